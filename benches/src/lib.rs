@@ -1,0 +1,1 @@
+//! Benchmarks of taskproof; see `benches/` and `scripts/`.

@@ -1,0 +1,556 @@
+//! Task definitions, loaded from the attester's TOML config.
+//!
+//! Every verifier is built here, once, at load time; every mistake (an unknown
+//! kind, a missing or mistyped param, an unreadable key file, a duplicate id)
+//! is reported with the file, the task definition and the key, so a node
+//! never starts with a definition that would fail at its first request.
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use serde::{Deserialize, de::DeserializeOwned};
+
+use crate::{Registry, Verifier};
+
+/// A configuration mistake, located by file, task definition and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The config file.
+    pub file: PathBuf,
+    /// The task definition id, when the mistake is inside one.
+    pub task_definition: Option<u16>,
+    /// The dotted key, e.g. `params.verification_key`; empty for syntax errors.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(id) = self.task_definition {
+            write!(f, ": task definition {id}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One task definition with its verifier, ready to judge tasks.
+#[derive(Clone)]
+pub struct TaskDefinition {
+    /// `taskDefinitionId`.
+    pub id: u16,
+    /// A human-readable name, used in logs and metrics.
+    pub name: String,
+    /// The verifier kind name.
+    pub kind: String,
+    /// Operators with less voting power may not attest
+    /// (`OperatorDoesNotHaveMinimumVotingPower`).
+    pub minimum_voting_power: u128,
+    /// When non-empty, only these operator indexes may attest
+    /// (`InvalidRestrictedOperator`).
+    pub restricted_operators: Vec<u64>,
+    /// A per-definition verification timeout overriding the node's.
+    pub timeout: Option<Duration>,
+    /// The verifier built from the definition's params.
+    pub verifier: Arc<dyn Verifier>,
+}
+
+impl fmt::Debug for TaskDefinition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskDefinition")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("minimum_voting_power", &self.minimum_voting_power)
+            .field("restricted_operators", &self.restricted_operators)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// All task definitions of a config file, by id.
+#[derive(Clone, Debug, Default)]
+pub struct TaskDefinitions {
+    definitions: BTreeMap<u16, TaskDefinition>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefinition {
+    id: u16,
+    name: String,
+    verifier: String,
+    #[serde(default)]
+    minimum_voting_power: u128,
+    #[serde(default)]
+    restricted_operators: Vec<u64>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+    #[serde(default)]
+    params: toml::Table,
+}
+
+/// A nested verifier, as a param: `then = { verifier = "oracle", params = { ... } }`.
+///
+/// Verifiers that produce content (IPFS, EigenDA) hand it to an inner verifier
+/// as its proof of task; [`BuildContext::build_inner`] builds it through the
+/// same registry, with errors located under the param's key.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InnerVerifier {
+    /// The inner verifier's kind.
+    pub verifier: String,
+    /// The inner verifier's params.
+    #[serde(default)]
+    pub params: toml::Table,
+}
+
+impl TaskDefinitions {
+    /// Reads and builds every task definition of a config file.
+    pub fn load(file: &Path, registry: &Registry) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            task_definition: None,
+            key: String::new(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::from_toml_str(&text, file, registry)
+    }
+
+    /// Builds every task definition of a config text. `file` locates errors
+    /// and anchors relative paths (they are relative to the file's folder).
+    ///
+    /// The document may hold a `[node]` table, which is the node's business and
+    /// ignored here; any other top-level key is a mistake.
+    pub fn from_toml_str(
+        text: &str,
+        file: &Path,
+        registry: &Registry,
+    ) -> Result<Self, ConfigError> {
+        let error = |task_definition: Option<u16>, key: String, message: String| ConfigError {
+            file: file.to_owned(),
+            task_definition,
+            key,
+            message,
+        };
+        let document: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            error(None, String::new(), e.to_string().trim_end().to_owned())
+        })?;
+        for key in document.keys() {
+            if key != "node" && key != "task_definitions" {
+                return Err(error(
+                    None,
+                    key.clone(),
+                    "unknown top-level key (expected `node` or `task_definitions`)".into(),
+                ));
+            }
+        }
+        let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let raw = match document.get("task_definitions") {
+            None => Vec::new(),
+            Some(toml::Value::Array(items)) => items.clone(),
+            Some(_) => {
+                return Err(error(
+                    None,
+                    "task_definitions".into(),
+                    "must be an array of tables ([[task_definitions]])".into(),
+                ));
+            }
+        };
+        let mut definitions = BTreeMap::new();
+        for (position, item) in raw.into_iter().enumerate() {
+            let id = item.get("id").and_then(toml::Value::as_integer);
+            let id16 = id.and_then(|i| u16::try_from(i).ok());
+            let def: RawDefinition = serde_path_to_error::deserialize(item).map_err(|e| {
+                let key = e.path().to_string();
+                let message = e.into_inner().to_string();
+                match (id, id16) {
+                    (Some(_), Some(id)) => error(Some(id), key, message),
+                    _ => error(
+                        None,
+                        format!("task_definitions[{position}].{key}"),
+                        if id.is_some() {
+                            "`id` must be a taskDefinitionId between 0 and 65535".into()
+                        } else {
+                            message
+                        },
+                    ),
+                }
+            })?;
+            if definitions.contains_key(&def.id) {
+                return Err(error(
+                    Some(def.id),
+                    "id".into(),
+                    "duplicate task definition id".into(),
+                ));
+            }
+            let Some(factory) = registry.get(&def.verifier) else {
+                let known: Vec<&str> = registry.kinds().collect();
+                return Err(error(
+                    Some(def.id),
+                    "verifier".into(),
+                    format!(
+                        "unknown verifier kind `{}` (known kinds: {})",
+                        def.verifier,
+                        known.join(", ")
+                    ),
+                ));
+            };
+            if def.timeout_ms == Some(0) {
+                return Err(error(
+                    Some(def.id),
+                    "timeout_ms".into(),
+                    "must be greater than 0".into(),
+                ));
+            }
+            let ctx = BuildContext {
+                file,
+                base_dir: &base_dir,
+                task_definition_id: def.id,
+                name: &def.name,
+                params: &def.params,
+                key_prefix: "params".into(),
+                registry,
+            };
+            let verifier = factory.build(&ctx)?;
+            definitions.insert(
+                def.id,
+                TaskDefinition {
+                    id: def.id,
+                    name: def.name,
+                    kind: def.verifier,
+                    minimum_voting_power: def.minimum_voting_power,
+                    restricted_operators: def.restricted_operators,
+                    timeout: def.timeout_ms.map(Duration::from_millis),
+                    verifier,
+                },
+            );
+        }
+        Ok(Self { definitions })
+    }
+
+    /// A set of definitions assembled in code (tests, embedding).
+    pub fn from_definitions(definitions: impl IntoIterator<Item = TaskDefinition>) -> Self {
+        Self {
+            definitions: definitions.into_iter().map(|d| (d.id, d)).collect(),
+        }
+    }
+
+    /// The definition for a `taskDefinitionId`.
+    pub fn get(&self, id: u16) -> Option<&TaskDefinition> {
+        self.definitions.get(&id)
+    }
+
+    /// All definitions, by increasing id.
+    pub fn iter(&self) -> impl Iterator<Item = &TaskDefinition> {
+        self.definitions.values()
+    }
+
+    /// The number of definitions.
+    pub fn len(&self) -> usize {
+        self.definitions.len()
+    }
+
+    /// True when there are no definitions.
+    pub fn is_empty(&self) -> bool {
+        self.definitions.is_empty()
+    }
+}
+
+/// What a [`crate::VerifierFactory`] sees while building: the params, where
+/// they come from, and the registry for nested verifiers.
+pub struct BuildContext<'a> {
+    file: &'a Path,
+    base_dir: &'a Path,
+    task_definition_id: u16,
+    name: &'a str,
+    params: &'a toml::Table,
+    key_prefix: String,
+    registry: &'a Registry,
+}
+
+impl<'a> BuildContext<'a> {
+    /// A context for building a verifier outside a config file (tests,
+    /// benches, embedding). Relative paths resolve against `base_dir`.
+    pub fn standalone(params: &'a toml::Table, base_dir: &'a Path, registry: &'a Registry) -> Self {
+        Self {
+            file: Path::new("<params>"),
+            base_dir,
+            task_definition_id: 0,
+            name: "standalone",
+            params,
+            key_prefix: "params".into(),
+            registry,
+        }
+    }
+
+    /// The task definition being built.
+    pub fn task_definition_id(&self) -> u16 {
+        self.task_definition_id
+    }
+
+    /// The task definition's name.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// The raw params table.
+    pub fn raw_params(&self) -> &toml::Table {
+        self.params
+    }
+
+    /// Deserializes the params into the verifier's own type. Use
+    /// `#[serde(deny_unknown_fields)]` on it so a misspelt key is an error.
+    pub fn params<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        serde_path_to_error::deserialize(toml::Value::Table(self.params.clone())).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." { String::new() } else { path };
+            self.error(&key, e.into_inner().to_string())
+        })
+    }
+
+    /// An error about the param `key` (relative to the params table; empty
+    /// for the table itself).
+    pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.to_owned(),
+            task_definition: Some(self.task_definition_id),
+            key: if key.is_empty() {
+                self.key_prefix.clone()
+            } else {
+                format!("{}.{key}", self.key_prefix)
+            },
+            message: message.into(),
+        }
+    }
+
+    /// Resolves a path param relative to the config file's folder.
+    pub fn resolve_path(&self, path: impl AsRef<Path>) -> PathBuf {
+        let path = path.as_ref();
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// Reads the file named by the path param `key`, with an error naming the
+    /// key and the resolved path when it cannot be read.
+    pub fn read_file(&self, key: &str, path: impl AsRef<Path>) -> Result<Vec<u8>, ConfigError> {
+        let resolved = self.resolve_path(path);
+        std::fs::read(&resolved)
+            .map_err(|e| self.error(key, format!("cannot read {}: {e}", resolved.display())))
+    }
+
+    /// Builds a nested verifier given as the param `key`, through the same
+    /// registry. Its errors are located under `params.{key}.params`.
+    pub fn build_inner(
+        &self,
+        key: &str,
+        inner: &InnerVerifier,
+    ) -> Result<Arc<dyn Verifier>, ConfigError> {
+        let Some(factory) = self.registry.get(&inner.verifier) else {
+            let known: Vec<&str> = self.registry.kinds().collect();
+            return Err(self.error(
+                &format!("{key}.verifier"),
+                format!(
+                    "unknown verifier kind `{}` (known kinds: {})",
+                    inner.verifier,
+                    known.join(", ")
+                ),
+            ));
+        };
+        let ctx = BuildContext {
+            file: self.file,
+            base_dir: self.base_dir,
+            task_definition_id: self.task_definition_id,
+            name: self.name,
+            params: &inner.params,
+            key_prefix: format!("{}.{key}.params", self.key_prefix),
+            registry: self.registry,
+        };
+        factory.build(&ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Task, Verdict, VerifierFactory};
+    use async_trait::async_trait;
+
+    struct Echo(bool);
+
+    #[async_trait]
+    impl Verifier for Echo {
+        async fn verify(&self, _task: &Task) -> Verdict {
+            if self.0 {
+                Verdict::Valid
+            } else {
+                Verdict::invalid("no")
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EchoParams {
+        answer: bool,
+        #[serde(default)]
+        key_file: Option<PathBuf>,
+        #[serde(default)]
+        then: Option<InnerVerifier>,
+    }
+
+    struct EchoFactory;
+
+    impl VerifierFactory for EchoFactory {
+        fn kind(&self) -> &str {
+            "echo"
+        }
+        fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+            let p: EchoParams = ctx.params()?;
+            if let Some(path) = &p.key_file {
+                ctx.read_file("key_file", path)?;
+            }
+            if let Some(inner) = &p.then {
+                ctx.build_inner("then", inner)?;
+            }
+            Ok(Arc::new(Echo(p.answer)))
+        }
+    }
+
+    fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.register(EchoFactory).unwrap();
+        r
+    }
+
+    fn load(text: &str) -> Result<TaskDefinitions, ConfigError> {
+        TaskDefinitions::from_toml_str(
+            text,
+            Path::new("/etc/taskproof/taskproof.toml"),
+            &registry(),
+        )
+    }
+
+    #[test]
+    fn loads_definitions_and_ignores_the_node_table() {
+        let defs = load(
+            r#"
+            [node]
+            listen = "127.0.0.1:4002"
+            [[task_definitions]]
+            id = 7
+            name = "seven"
+            verifier = "echo"
+            restricted_operators = [1, 2]
+            params = { answer = true }
+            "#,
+        )
+        .unwrap();
+        let def = defs.get(7).unwrap();
+        assert_eq!(def.name, "seven");
+        assert_eq!(def.restricted_operators, vec![1, 2]);
+        assert_eq!(def.minimum_voting_power, 0);
+        assert!(defs.get(8).is_none());
+    }
+
+    #[test]
+    fn unknown_kind_names_file_definition_and_key() {
+        let e =
+            load("[[task_definitions]]\nid = 3\nname = \"x\"\nverifier = \"nope\"\n").unwrap_err();
+        assert_eq!(e.task_definition, Some(3));
+        assert_eq!(e.key, "verifier");
+        let shown = e.to_string();
+        assert!(shown.contains("/etc/taskproof/taskproof.toml"), "{shown}");
+        assert!(shown.contains("task definition 3"), "{shown}");
+        assert!(shown.contains("known kinds: echo"), "{shown}");
+    }
+
+    #[test]
+    fn missing_param_names_the_key() {
+        let e =
+            load("[[task_definitions]]\nid = 4\nname = \"x\"\nverifier = \"echo\"\n").unwrap_err();
+        assert_eq!(e.task_definition, Some(4));
+        assert!(e.message.contains("answer"), "{e}");
+    }
+
+    #[test]
+    fn mistyped_param_names_the_key() {
+        let e = load("[[task_definitions]]\nid = 4\nname = \"x\"\nverifier = \"echo\"\nparams = { answer = 3 }\n")
+            .unwrap_err();
+        assert_eq!(e.key, "params.answer", "{e}");
+    }
+
+    #[test]
+    fn unknown_param_is_an_error() {
+        let e = load(
+            "[[task_definitions]]\nid = 4\nname = \"x\"\nverifier = \"echo\"\nparams = { answer = true, anwser = false }\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("anwser"), "{e}");
+    }
+
+    #[test]
+    fn unreadable_key_file_names_key_and_path() {
+        let e = load(
+            "[[task_definitions]]\nid = 5\nname = \"x\"\nverifier = \"echo\"\nparams = { answer = true, key_file = \"missing.json\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "params.key_file");
+        assert!(e.message.contains("/etc/taskproof/missing.json"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_id_is_an_error() {
+        let def = "[[task_definitions]]\nid = 1\nname = \"x\"\nverifier = \"echo\"\nparams = { answer = true }\n";
+        let e = load(&format!("{def}{def}")).unwrap_err();
+        assert_eq!(e.task_definition, Some(1));
+        assert!(e.message.contains("duplicate"));
+    }
+
+    #[test]
+    fn out_of_range_id_is_an_error() {
+        let e = load("[[task_definitions]]\nid = 70000\nname = \"x\"\nverifier = \"echo\"\n")
+            .unwrap_err();
+        assert!(e.message.contains("65535"), "{e}");
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_an_error() {
+        let e = load("[nodes]\nlisten = 1\n").unwrap_err();
+        assert_eq!(e.key, "nodes");
+    }
+
+    #[test]
+    fn syntax_error_is_reported_with_the_file() {
+        let e = load("[[task_definitions]\n").unwrap_err();
+        assert!(e.to_string().starts_with("/etc/taskproof/taskproof.toml"));
+    }
+
+    #[test]
+    fn inner_verifier_errors_are_located_under_their_key() {
+        let e = load(
+            "[[task_definitions]]\nid = 6\nname = \"x\"\nverifier = \"echo\"\n[task_definitions.params]\nanswer = true\nthen = { verifier = \"echo\", params = { answer = \"yes\" } }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "params.then.params.answer", "{e}");
+        let e = load(
+            "[[task_definitions]]\nid = 6\nname = \"x\"\nverifier = \"echo\"\n[task_definitions.params]\nanswer = true\nthen = { verifier = \"ghost\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "params.then.verifier", "{e}");
+    }
+}

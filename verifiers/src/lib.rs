@@ -1,0 +1,34 @@
+//! # taskproof-verifiers
+//!
+//! The built-in verifier kinds, one module and one cargo feature each. A
+//! build that needs only one kind compiles only that kind's dependencies.
+//!
+//! | kind | feature | what it checks |
+//! |---|---|---|
+//! | `merkle` | `merkle` | membership and state-update proofs against a trusted root |
+//!
+//! [`builtin_registry`] returns a [`Registry`] holding every kind compiled in.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, unreachable_pub)]
+
+use taskproof_core::{DuplicateKind, Registry};
+
+#[cfg(feature = "merkle")]
+pub mod merkle;
+
+/// A registry with every built-in kind enabled by cargo features.
+pub fn builtin_registry() -> Registry {
+    let mut registry = Registry::new();
+    register_builtins(&mut registry).expect("built-in kind names are unique");
+    registry
+}
+
+/// Adds every built-in kind to `registry`, which may already hold custom
+/// kinds; fails if one of them took a built-in kind's name.
+pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
+    let _ = &registry;
+    #[cfg(feature = "merkle")]
+    registry.register(merkle::MerkleFactory)?;
+    Ok(())
+}
