@@ -195,7 +195,7 @@ impl MerkleVerifier {
     }
 
     fn check_document(&self, doc: &ProofDocument) -> Result<(), String> {
-        if let Some(claimed) = doc.root.or(doc.old_root) {
+        for claimed in [doc.root, doc.old_root].into_iter().flatten() {
             if claimed != self.root {
                 return Err(format!(
                     "the proof claims root {claimed} but the trusted root is {}",
@@ -212,10 +212,8 @@ impl MerkleVerifier {
                 ));
             }
         }
-        if let Scheme::OpenZeppelin { leaf_types } = &self.scheme {
-            if let Some(encoding) = &doc.leaf_encoding {
-                openzeppelin::check_leaf_encoding(leaf_types, encoding)?;
-            }
+        if let (Scheme::OpenZeppelin { leaf_types }, Some(encoding)) = (&self.scheme, &doc.leaf_encoding) {
+            openzeppelin::check_leaf_encoding(leaf_types, encoding)?;
         }
         match self.mode {
             Mode::Membership => {
