@@ -46,7 +46,7 @@ LUA
 
 wait_http() { # url
   for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' --data "$body" "$1"; then return 0; fi
+    if curl -fs -o /dev/null -X POST -H 'Content-Type: application/json' --data "$body" "$1"; then return 0; fi
     sleep 0.1
   done
   echo "server at $1 did not come up" >&2; return 1
