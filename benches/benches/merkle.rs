@@ -12,7 +12,9 @@ fn task(proof: String) -> Task {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut g = c.benchmark_group("merkle");
 
     let f = fixture("merkle/openzeppelin/airdrop.proofs.json");
@@ -27,16 +29,25 @@ fn bench(c: &mut Criterion) {
     let multi = task(f["multi"].to_string());
     assert!(rt.block_on(oz.verify(&single)).is_valid());
     assert!(rt.block_on(oz.verify(&multi)).is_valid());
-    g.bench_function("openzeppelin_single", |b| b.to_async(&rt).iter(|| oz.verify(&single)));
-    g.bench_function("openzeppelin_multiproof_4_of_13", |b| b.to_async(&rt).iter(|| oz.verify(&multi)));
+    g.bench_function("openzeppelin_single", |b| {
+        b.to_async(&rt).iter(|| oz.verify(&single))
+    });
+    g.bench_function("openzeppelin_multiproof_4_of_13", |b| {
+        b.to_async(&rt).iter(|| oz.verify(&multi))
+    });
 
     // rs_merkle sha256 tree of 2^16 leaves: a 16-hash path, and a 32-leaf multiproof.
     let n = 1 << 16;
     let data: Vec<Vec<u8>> = (0..n).map(|i: u32| i.to_be_bytes().repeat(8)).collect();
-    let tree = MerkleTree::<Sha256>::from_leaves(&data.iter().map(|d| Sha256::hash(d)).collect::<Vec<_>>());
+    let tree = MerkleTree::<Sha256>::from_leaves(
+        &data.iter().map(|d| Sha256::hash(d)).collect::<Vec<_>>(),
+    );
     let v = verifier(
         "merkle",
-        &format!("scheme = \"sha256\"\nroot = \"0x{}\"\ntree_size = {n}\n", hex::encode(tree.root().unwrap())),
+        &format!(
+            "scheme = \"sha256\"\nroot = \"0x{}\"\ntree_size = {n}\n",
+            hex::encode(tree.root().unwrap())
+        ),
     );
     let proof_for = |indices: Vec<usize>| {
         let p = tree.proof(&indices);
@@ -53,8 +64,12 @@ fn bench(c: &mut Criterion) {
     let many = proof_for((0..32).map(|i| i * 2047).collect());
     assert!(rt.block_on(v.verify(&one)).is_valid());
     assert!(rt.block_on(v.verify(&many)).is_valid());
-    g.bench_function("sha256_single_of_65536", |b| b.to_async(&rt).iter(|| v.verify(&one)));
-    g.bench_function("sha256_multiproof_32_of_65536", |b| b.to_async(&rt).iter(|| v.verify(&many)));
+    g.bench_function("sha256_single_of_65536", |b| {
+        b.to_async(&rt).iter(|| v.verify(&one))
+    });
+    g.bench_function("sha256_multiproof_32_of_65536", |b| {
+        b.to_async(&rt).iter(|| v.verify(&many))
+    });
     g.finish();
 }
 
