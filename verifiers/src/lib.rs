@@ -16,6 +16,8 @@
 
 use taskproof_core::{DuplicateKind, Registry};
 
+#[cfg(feature = "location")]
+pub mod location;
 #[cfg(feature = "merkle")]
 pub mod merkle;
 #[cfg(feature = "oracle")]
@@ -36,5 +38,7 @@ pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     registry.register(merkle::MerkleFactory)?;
     #[cfg(feature = "oracle")]
     registry.register(oracle::OracleFactory)?;
+    #[cfg(feature = "location")]
+    registry.register(location::LocationFactory)?;
     Ok(())
 }
