@@ -24,8 +24,15 @@ type SharedFetch = Shared<BoxFuture<'static, Answer>>;
 
 enum Slot {
     Empty,
-    InFlight { id: u64, fetch: SharedFetch },
-    Fresh { value: Arc<Value>, at: Instant },
+    InFlight {
+        id: u64,
+        fetch: SharedFetch,
+        started: Instant,
+    },
+    Fresh {
+        value: Arc<Value>,
+        at: Instant,
+    },
 }
 
 /// One source's shared fetch and cached answer.
@@ -34,15 +41,19 @@ pub(crate) struct Coalescer {
     next_id: AtomicU64,
     coalesce: bool,
     ttl: Duration,
+    /// An in-flight fetch older than this is abandoned (its callers were all
+    /// cancelled and its timers have run out): a new one is started.
+    stale_after: Duration,
 }
 
 impl Coalescer {
-    pub(crate) fn new(coalesce: bool, ttl: Duration) -> Self {
+    pub(crate) fn new(coalesce: bool, ttl: Duration, stale_after: Duration) -> Self {
         Self {
             slot: Mutex::new(Slot::Empty),
             next_id: AtomicU64::new(0),
             coalesce,
             ttl,
+            stale_after,
         }
     }
 
@@ -59,7 +70,11 @@ impl Coalescer {
                 Slot::Fresh { value, at } if at.elapsed() < self.ttl => {
                     return Ok(Arc::clone(value));
                 }
-                Slot::InFlight { id, fetch } if self.coalesce => (*id, fetch.clone()),
+                Slot::InFlight { id, fetch, started }
+                    if self.coalesce && started.elapsed() < self.stale_after =>
+                {
+                    (*id, fetch.clone())
+                }
                 _ => {
                     let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                     let fetch = start().shared();
@@ -67,6 +82,7 @@ impl Coalescer {
                         *slot = Slot::InFlight {
                             id,
                             fetch: fetch.clone(),
+                            started: Instant::now(),
                         };
                     }
                     (id, fetch)
@@ -110,7 +126,11 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_callers_share_one_fetch() {
-        let c = Arc::new(Coalescer::new(true, Duration::ZERO));
+        let c = Arc::new(Coalescer::new(
+            true,
+            Duration::ZERO,
+            Duration::from_secs(60),
+        ));
         let hits = Arc::new(AtomicUsize::new(0));
         let mut joins = Vec::new();
         for _ in 0..16 {
@@ -130,7 +150,7 @@ mod tests {
 
     #[tokio::test]
     async fn cached_answer_expires_after_ttl() {
-        let c = Coalescer::new(false, Duration::from_millis(40));
+        let c = Coalescer::new(false, Duration::from_millis(40), Duration::from_secs(60));
         let hits = Arc::new(AtomicUsize::new(0));
         c.get(|| counting(&hits, Duration::ZERO)).await.unwrap();
         c.get(|| counting(&hits, Duration::ZERO)).await.unwrap();
@@ -141,8 +161,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn abandoned_fetch_is_replaced_once_stale() {
+        let c = Coalescer::new(true, Duration::ZERO, Duration::from_millis(50));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let hanging = |hits: &Arc<AtomicUsize>| {
+            let hits = Arc::clone(hits);
+            async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                std::future::pending::<Answer>().await
+            }
+            .boxed()
+        };
+        // Callers give up (the node's timeout); the fetch stays in flight.
+        let give_up = Duration::from_millis(10);
+        assert!(
+            tokio::time::timeout(give_up, c.get(|| hanging(&hits)))
+                .await
+                .is_err()
+        );
+        assert!(
+            tokio::time::timeout(give_up, c.get(|| hanging(&hits)))
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "the second caller joined the first fetch"
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        c.get(|| counting(&hits, Duration::ZERO)).await.unwrap();
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            2,
+            "a stale fetch is not joined"
+        );
+    }
+
+    #[tokio::test]
     async fn failures_are_not_cached() {
-        let c = Coalescer::new(true, Duration::from_secs(60));
+        let c = Coalescer::new(true, Duration::from_secs(60), Duration::from_secs(60));
         let hits = Arc::new(AtomicUsize::new(0));
         let failing = |hits: &Arc<AtomicUsize>| {
             let hits = Arc::clone(hits);

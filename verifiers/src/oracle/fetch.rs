@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde_json::Value;
 
 use super::params::{FetchPolicy, Source};
@@ -75,7 +75,7 @@ async fn fetch_once(client: &Client, source: &Source, cap: u64) -> Result<Value,
         .await
         .map_err(|e| FetchError::from_reqwest(&e))?;
     let status = response.status();
-    if status != StatusCode::OK && !status.is_success() {
+    if !status.is_success() {
         return Err(FetchError::Status(status.as_u16()));
     }
     if response.content_length().is_some_and(|len| len > cap) {

@@ -92,13 +92,14 @@ impl OracleVerifier {
         let params = raw.check(ctx)?;
         let client = fetch::client(&params.policy)
             .map_err(|e| ctx.error("", format!("cannot build the HTTP client: {e}")))?;
+        let stale_after = params.policy.worst_case();
         let sources = params
             .sources
             .iter()
             .map(|s| {
                 (
                     Arc::new(s.clone()),
-                    Coalescer::new(params.coalesce, params.cache_ttl),
+                    Coalescer::new(params.coalesce, params.cache_ttl, stale_after),
                 )
             })
             .collect();

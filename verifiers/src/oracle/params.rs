@@ -199,6 +199,19 @@ pub(crate) struct FetchPolicy {
     pub(crate) max_response_bytes: u64,
 }
 
+impl FetchPolicy {
+    /// The longest a fetch with every retry can take.
+    pub(crate) fn worst_case(&self) -> Duration {
+        let attempts = self.retries.saturating_add(1);
+        let backoffs = (0..self.retries).fold(Duration::ZERO, |total, i| {
+            total.saturating_add(self.backoff.saturating_mul(1u32 << i.min(16)))
+        });
+        self.timeout
+            .saturating_mul(attempts)
+            .saturating_add(backoffs)
+    }
+}
+
 /// The params after every load-time check.
 #[derive(Debug, Clone)]
 pub(crate) struct Checked {
