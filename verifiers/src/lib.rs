@@ -6,6 +6,8 @@
 //! | kind | feature | what it checks |
 //! |---|---|---|
 //! | `merkle` | `merkle` | membership and state-update proofs against a trusted root |
+//! | `oracle` | `oracle` | claimed JSON values against the attester's own sources, within tolerance |
+//! | `location` | `location` | Astral location attestations (EAS off-chain, EIP-712) against geofences |
 //!
 //! [`builtin_registry`] returns a [`Registry`] holding every kind compiled in.
 
@@ -14,8 +16,12 @@
 
 use taskproof_core::{DuplicateKind, Registry};
 
+#[cfg(feature = "location")]
+pub mod location;
 #[cfg(feature = "merkle")]
 pub mod merkle;
+#[cfg(feature = "oracle")]
+pub mod oracle;
 
 /// A registry with every built-in kind enabled by cargo features.
 pub fn builtin_registry() -> Registry {
@@ -30,5 +36,9 @@ pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     let _ = &registry;
     #[cfg(feature = "merkle")]
     registry.register(merkle::MerkleFactory)?;
+    #[cfg(feature = "oracle")]
+    registry.register(oracle::OracleFactory)?;
+    #[cfg(feature = "location")]
+    registry.register(location::LocationFactory)?;
     Ok(())
 }

@@ -1,0 +1,197 @@
+//! The `location` verifier: the proof of task is an Astral location
+//! attestation (Astral Location Proof Protocol) signed off-chain as an EAS
+//! attestation (EIP-712, off-chain version 2), and the claim is Valid only if
+//! the location lies inside the task definition's geofences.
+//!
+//! What it trusts: the task definition (schema UID, EAS deployment, allowed
+//! signers, fences) and the attester's clock. Nothing in the proof is taken on
+//! its word. Astral's SDK only checks a signature's shape; here the EIP-712
+//! signer is recovered and compared with the allowlist (or the task's
+//! performer), the `uid` is recomputed, the domain (name, version, chain id,
+//! contract) and the schema are compared with the configuration, the time and
+//! expiry are checked against a freshness window, the GeoJSON is decoded with
+//! range checks, and the claim is tested against circles (haversine) and
+//! polygons with holes (the `geo` crate). Fences are closed: the boundary is
+//! inside. Optionally, a signer who would have travelled faster than a
+//! configured speed between two attestations is refused (bounded in-memory
+//! history).
+//!
+//! Off-chain attestations cannot be revoked on chain; revocation is not
+//! checked.
+
+pub mod attestation;
+pub mod fence;
+pub mod geometry;
+mod params;
+pub mod payload;
+mod plausibility;
+
+use std::{
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use geo::{Centroid, Point};
+use taskproof_core::{
+    BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait, cpu,
+};
+
+pub use params::{EasParams, FenceParams, LocationParams, PlausibilityParams};
+
+use geometry::Geometry;
+
+/// Proofs larger than this (polygons with many vertices) are checked on the CPU
+/// pool rather than inline.
+const INLINE_LIMIT: usize = 16 * 1024;
+
+/// The factory for kind `location`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocationFactory;
+
+impl VerifierFactory for LocationFactory {
+    fn kind(&self) -> &str {
+        "location"
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+        Ok(Arc::new(LocationVerifier::from_context(ctx)?))
+    }
+}
+
+/// A built `location` verifier.
+#[derive(Clone)]
+pub struct LocationVerifier {
+    params: Arc<params::Checked>,
+}
+
+impl std::fmt::Debug for LocationVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocationVerifier")
+            .field("schema_uid", &self.params.schema_uid)
+            .field("domain", &self.params.domain)
+            .field("fences", &self.params.fences.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocationVerifier {
+    /// Builds from a task definition's params.
+    pub fn from_context(ctx: &BuildContext<'_>) -> Result<Self, ConfigError> {
+        let raw: LocationParams = ctx.params()?;
+        Ok(Self {
+            params: Arc::new(raw.check(ctx)?),
+        })
+    }
+
+    /// Judges a task as of `now` (unix seconds). [`Verifier::verify`] calls it
+    /// with the system clock; tests and benches pin the clock.
+    pub fn check_at(&self, task: &Task, now: u64) -> Verdict {
+        match self.check(task, now) {
+            Ok(()) => Verdict::Valid,
+            Err(reason) => Verdict::invalid(reason),
+        }
+    }
+
+    fn check(&self, task: &Task, now: u64) -> Result<(), String> {
+        let p = &self.params;
+        if task.proof_of_task.len() > p.max_proof_bytes {
+            return Err(format!(
+                "proofOfTask is larger than {} bytes",
+                p.max_proof_bytes
+            ));
+        }
+        let att = attestation::verify(&task.proof_of_task, &p.domain).map_err(|e| e.to_string())?;
+        if att.schema != p.schema_uid {
+            return Err(format!(
+                "wrong schema: {} (expected {})",
+                att.schema, p.schema_uid
+            ));
+        }
+        match &p.allowed_signers {
+            Some(allowed) if !allowed.contains(&att.signer) => {
+                return Err(format!("signer {} is not an allowed signer", att.signer));
+            }
+            None if att.signer != task.performer => {
+                return Err(format!(
+                    "signer {} is not the performer {}",
+                    att.signer, task.performer
+                ));
+            }
+            _ => {}
+        }
+        let skew = p.max_clock_skew_secs;
+        if att.time > now.saturating_add(skew) {
+            return Err(format!(
+                "attested in the future: time {} is after now {now}",
+                att.time
+            ));
+        }
+        if let Some(max_age) = p.max_age_secs
+            && now.saturating_sub(att.time) > max_age
+        {
+            return Err(format!(
+                "attestation too old: time {} is {} s before now, more than {max_age} s",
+                att.time,
+                now.saturating_sub(att.time)
+            ));
+        }
+        if att.expiration_time != 0 && att.expiration_time <= now {
+            return Err(format!(
+                "attestation expired at {} (now {now})",
+                att.expiration_time
+            ));
+        }
+        let payload = payload::decode(&att.data).map_err(|e| e.to_string())?;
+        if payload.event_timestamp > att.time.saturating_add(skew) {
+            return Err(format!(
+                "eventTimestamp {} is after the attestation time {}",
+                payload.event_timestamp, att.time
+            ));
+        }
+        let expected = payload.expected_geometry().map_err(|e| e.to_string())?;
+        let claim = geometry::decode(&payload.location, expected, p.max_vertices)
+            .map_err(|e| e.to_string())?;
+        if !p.fences.iter().any(|f| f.admits(&claim)) {
+            return Err(format!(
+                "location {} is outside every geofence",
+                payload.location
+            ));
+        }
+        if let Some(travel) = &p.travel {
+            let at = representative_point(&claim).ok_or("the location has no centroid")?;
+            travel.check_and_record(att.signer, att.uid, payload.event_timestamp, at)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a geometry "is" for the speed check.
+fn representative_point(claim: &Geometry) -> Option<Point> {
+    match claim {
+        Geometry::Point(p) => Some(*p),
+        Geometry::LineString(l) => l.centroid(),
+        Geometry::Polygon(p) => p.centroid(),
+    }
+}
+
+fn unix_now() -> u64 {
+    // A clock before 1970 would make everything look "in the future": refuse
+    // nothing on that account and let expiry checks fail closed at 0.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[async_trait]
+impl Verifier for LocationVerifier {
+    async fn verify(&self, task: &Task) -> Verdict {
+        let now = unix_now();
+        if task.proof_of_task.len() <= INLINE_LIMIT {
+            return self.check_at(task, now);
+        }
+        let (this, task) = (self.clone(), task.clone());
+        cpu::run(move || this.check_at(&task, now))
+            .await
+            .unwrap_or_else(|e| Verdict::undecided(e.to_string()))
+    }
+}
