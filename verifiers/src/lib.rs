@@ -6,6 +6,7 @@
 //! | kind | feature | what it checks |
 //! |---|---|---|
 //! | `merkle` | `merkle` | membership and state-update proofs against a trusted root |
+//! | `groth16` | `groth16` | circom/snarkjs Groth16 proofs over BN254, batched |
 //!
 //! [`builtin_registry`] returns a [`Registry`] holding every kind compiled in.
 
@@ -14,6 +15,8 @@
 
 use taskproof_core::{DuplicateKind, Registry};
 
+#[cfg(feature = "groth16")]
+pub mod groth16;
 #[cfg(feature = "merkle")]
 pub mod merkle;
 
@@ -28,6 +31,8 @@ pub fn builtin_registry() -> Registry {
 /// kinds; fails if one of them took a built-in kind's name.
 pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     let _ = &registry;
+    #[cfg(feature = "groth16")]
+    registry.register(groth16::Groth16Factory)?;
     #[cfg(feature = "merkle")]
     registry.register(merkle::MerkleFactory)?;
     Ok(())
