@@ -34,6 +34,7 @@ mod key;
 mod point;
 mod proof;
 mod single;
+mod subgroup;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
 

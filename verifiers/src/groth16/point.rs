@@ -14,6 +14,7 @@ use ark_ec::AffineRepr;
 use super::{
     decimal::{DecimalError, parse_field},
     json::{G1Json, G2Json, Num},
+    subgroup::g2_in_subgroup,
 };
 
 /// Why a JSON value is not an acceptable curve point.
@@ -136,7 +137,7 @@ pub(crate) fn parse_g2(json: &G2Json<'_>, infinity: Infinity) -> Result<G2Affine
     if !point.is_on_curve() {
         return Err(PointError::NotOnCurve);
     }
-    if !point.is_in_correct_subgroup_assuming_on_curve() {
+    if !g2_in_subgroup(&point) {
         return Err(PointError::NotInSubgroup);
     }
     Ok(point)
