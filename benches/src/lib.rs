@@ -5,6 +5,8 @@ use std::{path::Path, sync::Arc};
 
 use taskproof_core::{BuildContext, Verifier};
 
+pub mod groth16;
+
 /// The repository's `fixtures/` folder.
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 

@@ -8,6 +8,7 @@
 //! | `merkle` | `merkle` | membership and state-update proofs against a trusted root |
 //! | `oracle` | `oracle` | claimed JSON values against the attester's own sources, within tolerance |
 //! | `location` | `location` | Astral location attestations (EAS off-chain, EIP-712) against geofences |
+//! | `groth16` | `groth16` | circom/snarkjs Groth16 proofs over BN254, batched |
 //!
 //! [`builtin_registry`] returns a [`Registry`] holding every kind compiled in.
 
@@ -18,6 +19,8 @@ use taskproof_core::{DuplicateKind, Registry};
 
 #[cfg(feature = "location")]
 pub mod location;
+#[cfg(feature = "groth16")]
+pub mod groth16;
 #[cfg(feature = "merkle")]
 pub mod merkle;
 #[cfg(feature = "oracle")]
@@ -34,6 +37,8 @@ pub fn builtin_registry() -> Registry {
 /// kinds; fails if one of them took a built-in kind's name.
 pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     let _ = &registry;
+    #[cfg(feature = "groth16")]
+    registry.register(groth16::Groth16Factory)?;
     #[cfg(feature = "merkle")]
     registry.register(merkle::MerkleFactory)?;
     #[cfg(feature = "oracle")]

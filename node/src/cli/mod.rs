@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check_config;
+mod groth16;
 mod serve;
 mod verify;
 
@@ -29,6 +30,8 @@ enum Command {
     Verify(verify::Args),
     /// Check a config file and list its task definitions.
     CheckConfig(check_config::Args),
+    /// Groth16 tools: `groth16 verify VK.json PUBLIC.json PROOF.json`, like snarkjs.
+    Groth16(groth16::Args),
 }
 
 /// Parses the arguments and runs the subcommand. Usage errors exit with 3,
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify::run(args),
         Command::CheckConfig(args) => check_config::run(args),
+        Command::Groth16(args) => groth16::run(args),
     }
 }
 
