@@ -17,10 +17,10 @@
 
 use taskproof_core::{DuplicateKind, Registry};
 
-#[cfg(feature = "location")]
-pub mod location;
 #[cfg(feature = "groth16")]
 pub mod groth16;
+#[cfg(feature = "location")]
+pub mod location;
 #[cfg(feature = "merkle")]
 pub mod merkle;
 #[cfg(feature = "oracle")]
