@@ -5,6 +5,7 @@
 //!
 //! | kind | feature | what it checks |
 //! |---|---|---|
+//! | `ipfs` | `ipfs` | content named by a CID, fetched from gateways and proven (CAR or rebuilt DAG), optionally handed to an inner verifier |
 //! | `merkle` | `merkle` | membership and state-update proofs against a trusted root |
 //!
 //! [`builtin_registry`] returns a [`Registry`] holding every kind compiled in.
@@ -14,8 +15,12 @@
 
 use taskproof_core::{DuplicateKind, Registry};
 
+#[cfg(feature = "ipfs")]
+pub mod ipfs;
 #[cfg(feature = "merkle")]
 pub mod merkle;
+#[cfg(any(feature = "ipfs"))]
+pub mod retrieval;
 
 /// A registry with every built-in kind enabled by cargo features.
 pub fn builtin_registry() -> Registry {
@@ -28,6 +33,8 @@ pub fn builtin_registry() -> Registry {
 /// kinds; fails if one of them took a built-in kind's name.
 pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     let _ = &registry;
+    #[cfg(feature = "ipfs")]
+    registry.register(ipfs::IpfsFactory)?;
     #[cfg(feature = "merkle")]
     registry.register(merkle::MerkleFactory)?;
     Ok(())

@@ -185,7 +185,9 @@ impl MerkleVerifier {
         let document: ProofDocument = match serde_json::from_str(proof_of_task) {
             Ok(d) => d,
             Err(e) => {
-                return Verdict::invalid(format!("proofOfTask is not a merkle proof document: {e}"));
+                return Verdict::invalid(format!(
+                    "proofOfTask is not a merkle proof document: {e}"
+                ));
             }
         };
         match self.check_document(&document) {
@@ -212,7 +214,9 @@ impl MerkleVerifier {
                 ));
             }
         }
-        if let (Scheme::OpenZeppelin { leaf_types }, Some(encoding)) = (&self.scheme, &doc.leaf_encoding) {
+        if let (Scheme::OpenZeppelin { leaf_types }, Some(encoding)) =
+            (&self.scheme, &doc.leaf_encoding)
+        {
             openzeppelin::check_leaf_encoding(leaf_types, encoding)?;
         }
         match self.mode {
