@@ -19,7 +19,7 @@ use taskproof_core::{DuplicateKind, Registry};
 pub mod ipfs;
 #[cfg(feature = "merkle")]
 pub mod merkle;
-#[cfg(any(feature = "ipfs"))]
+#[cfg(feature = "ipfs")]
 pub mod retrieval;
 
 /// A registry with every built-in kind enabled by cargo features.

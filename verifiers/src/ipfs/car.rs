@@ -78,7 +78,7 @@ pub enum CarError {
     #[error("the CAR's roots {found:?} do not include {expected}")]
     RootNotInHeader {
         /// The root asked for.
-        expected: Cid,
+        expected: Box<Cid>,
         /// The roots the header names.
         found: Vec<String>,
     },
@@ -90,12 +90,12 @@ pub enum CarError {
     BlockTooLarge(u64),
     /// A block's bytes do not hash to its CID: tampered content.
     #[error("block {0} does not match its hash")]
-    HashMismatch(Cid),
+    HashMismatch(Box<Cid>),
     /// A hash function not supported here.
     #[error("block {cid} uses unsupported multihash 0x{code:x}")]
     UnsupportedHash {
         /// The block.
-        cid: Cid,
+        cid: Box<Cid>,
         /// The multihash code.
         code: u64,
     },
@@ -105,21 +105,21 @@ pub enum CarError {
     )]
     UnexpectedBlock {
         /// The block the DAG needs next.
-        expected: Cid,
+        expected: Box<Cid>,
         /// The block found.
-        found: Cid,
+        found: Box<Cid>,
     },
     /// The CAR ended before the DAG was complete.
     #[error("the CAR ends before block {0}: truncated or incomplete")]
-    MissingBlock(Cid),
+    MissingBlock(Box<Cid>),
     /// A block after the DAG was complete.
     #[error("block {0} is not part of the root's DAG")]
-    ExtraBlock(Cid),
+    ExtraBlock(Box<Cid>),
     /// A codec other than raw and dag-pb.
     #[error("block {cid} has codec 0x{codec:x}, not a UnixFS file's (raw or dag-pb)")]
     UnsupportedCodec {
         /// The block.
-        cid: Cid,
+        cid: Box<Cid>,
         /// Its codec.
         codec: u64,
     },
@@ -127,7 +127,7 @@ pub enum CarError {
     #[error("block {cid} is not valid dag-pb: {reason}")]
     MalformedDagPb {
         /// The block.
-        cid: Cid,
+        cid: Box<Cid>,
         /// Why.
         reason: String,
     },
@@ -135,7 +135,7 @@ pub enum CarError {
     #[error("block {cid}: {error}")]
     NotAFile {
         /// The block.
-        cid: Cid,
+        cid: Box<Cid>,
         /// Why.
         error: UnixfsError,
     },
@@ -143,7 +143,7 @@ pub enum CarError {
     #[error("block {cid} holds {actual:?} file bytes where its parent says {expected}")]
     SizeMismatch {
         /// The block.
-        cid: Cid,
+        cid: Box<Cid>,
         /// The size the parent recorded.
         expected: u64,
         /// The size the node claims (None: its own claims disagree).
@@ -424,14 +424,17 @@ fn check_hash(cid: &Cid, data: &[u8]) -> Result<(), CarError> {
         return if cid.hash().digest() == data {
             Ok(())
         } else {
-            Err(CarError::HashMismatch(*cid))
+            Err(CarError::HashMismatch(Box::new(*cid)))
         };
     }
-    let hasher = Code::try_from(code).map_err(|_| CarError::UnsupportedHash { cid: *cid, code })?;
+    let hasher = Code::try_from(code).map_err(|_| CarError::UnsupportedHash {
+        cid: Box::new(*cid),
+        code,
+    })?;
     if hasher.digest(data) == *cid.hash() {
         Ok(())
     } else {
-        Err(CarError::HashMismatch(*cid))
+        Err(CarError::HashMismatch(Box::new(*cid)))
     }
 }
 
@@ -461,7 +464,7 @@ pub fn verify_car(
         Some(expected) => {
             if !car.roots().iter().any(|r| same_block(r, expected)) {
                 return Err(CarError::RootNotInHeader {
-                    expected: *expected,
+                    expected: Box::new(*expected),
                     found: car.roots().iter().map(Cid::to_string).collect(),
                 });
             }
@@ -514,11 +517,11 @@ pub fn verify_dag(
                 (next.cid, Bytes::copy_from_slice(next.cid.hash().digest()))
             } else {
                 match next_block()? {
-                    None => return Err(CarError::MissingBlock(next.cid)),
+                    None => return Err(CarError::MissingBlock(Box::new(next.cid))),
                     Some((cid, _)) if !same_block(&cid, &next.cid) => {
                         return Err(CarError::UnexpectedBlock {
-                            expected: next.cid,
-                            found: cid,
+                            expected: Box::new(next.cid),
+                            found: Box::new(cid),
                         });
                     }
                     Some(found) => found,
@@ -530,23 +533,25 @@ pub fn verify_dag(
                 DAG_PB => {
                     let node = PbNode::from_bytes(block.clone()).map_err(|e| {
                         CarError::MalformedDagPb {
-                            cid,
+                            cid: Box::new(cid),
                             reason: e.to_string(),
                         }
                     })?;
                     let data = node.data.clone().unwrap_or_default();
-                    let file = FileData::decode(&data)
-                        .map_err(|error| CarError::NotAFile { cid, error })?;
+                    let file = FileData::decode(&data).map_err(|error| CarError::NotAFile {
+                        cid: Box::new(cid),
+                        error,
+                    })?;
                     if !node.links.is_empty() && node.links.len() != file.blocksizes.len() {
                         return Err(CarError::SizeMismatch {
-                            cid,
+                            cid: Box::new(cid),
                             expected: node.links.len() as u64,
                             actual: Some(file.blocksizes.len() as u64),
                         });
                     }
                     if node.links.is_empty() && !file.blocksizes.is_empty() {
                         return Err(CarError::SizeMismatch {
-                            cid,
+                            cid: Box::new(cid),
                             expected: 0,
                             actual: Some(file.blocksizes.len() as u64),
                         });
@@ -566,19 +571,24 @@ pub fn verify_dag(
                     let emit = data.slice_ref(file.data);
                     (file.claimed_size(), emit)
                 }
-                codec => return Err(CarError::UnsupportedCodec { cid, codec }),
+                codec => {
+                    return Err(CarError::UnsupportedCodec {
+                        cid: Box::new(cid),
+                        codec,
+                    });
+                }
             };
             match (claimed, next.expected_size) {
                 (None, expected) => {
                     return Err(CarError::SizeMismatch {
-                        cid,
+                        cid: Box::new(cid),
                         expected: expected.unwrap_or(0),
                         actual: None,
                     });
                 }
                 (Some(actual), Some(expected)) if actual != expected => {
                     return Err(CarError::SizeMismatch {
-                        cid,
+                        cid: Box::new(cid),
                         expected,
                         actual: Some(actual),
                     });
@@ -592,7 +602,7 @@ pub fn verify_dag(
             deliver(ready, &mut written)?;
         }
         if let Some((cid, _)) = next_block()? {
-            return Err(CarError::ExtraBlock(cid));
+            return Err(CarError::ExtraBlock(Box::new(cid)));
         }
         Ok(())
     })();

@@ -174,7 +174,7 @@ mod tests {
     fn results_come_back_in_submission_order() {
         for threads in [0, 1, 3] {
             let mut pool = OrderedWorkers::new(threads, 4, |x: u64| {
-                if x % 3 == 0 {
+                if x.is_multiple_of(3) {
                     std::thread::sleep(std::time::Duration::from_millis(2));
                 }
                 x * 2

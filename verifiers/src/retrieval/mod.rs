@@ -152,12 +152,12 @@ pub(crate) async fn stream_body<T: Send + 'static>(
     max_size: u64,
     work: impl FnOnce(BodyReader) -> T + Send + 'static,
 ) -> Result<T, String> {
-    if let Some(len) = response.content_length() {
-        if len > max_size {
-            return Err(format!(
-                "the response announces {len} bytes, over the {max_size}-byte limit"
-            ));
-        }
+    if let Some(len) = response.content_length()
+        && len > max_size
+    {
+        return Err(format!(
+            "the response announces {len} bytes, over the {max_size}-byte limit"
+        ));
     }
     let (tx, rx) = mpsc::channel(16);
     let reader = BodyReader {
