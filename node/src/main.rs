@@ -1,1 +1,5 @@
-fn main() {}
+//! The `taskproof` binary; see `taskproof --help` and the README.
+
+fn main() -> std::process::ExitCode {
+    taskproof_node::cli::main()
+}

@@ -1,0 +1,87 @@
+//! `taskproof serve [--config FILE] [--listen ADDR]`
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+
+use crate::{Config, Engine, EngineOptions, Metrics, http};
+
+#[derive(Debug, clap::Args)]
+pub(super) struct Args {
+    /// The config file.
+    #[arg(long, short, default_value = "taskproof.toml")]
+    config: PathBuf,
+    /// Listen address, overriding `node.listen` (default 127.0.0.1:4002).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+pub(super) fn run(args: Args) -> ExitCode {
+    super::init_logging("info");
+    let mut config = match Config::load(&args.config, &super::registry()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.node.listen = listen;
+    }
+    let attester_key = match config.attester_key() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(config.node.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}: {e}", config.node.listen);
+                return ExitCode::from(super::EXIT_USAGE);
+            }
+        };
+        match &attester_key {
+            Some(key) => tracing::info!(attester = %key.address(), "attester key loaded"),
+            None => tracing::info!(
+                "no attester key: sendTask answers with an error, /task/validate works"
+            ),
+        }
+        for def in config.task_definitions.iter() {
+            tracing::info!(id = def.id, name = %def.name, kind = %def.kind, "task definition");
+        }
+        let metrics = Arc::new(Metrics::new(&config.task_definitions));
+        let options = EngineOptions {
+            timeout: config.node.timeout(),
+            max_pending: config.node.max_pending,
+            batching: config.node.batching,
+        };
+        let engine = Engine::new(config.task_definitions.clone(), options, metrics);
+        let state = Arc::new(http::AppState {
+            engine,
+            node: config.node.clone(),
+            attester_key,
+        });
+        let shutdown = http::shutdown_signal();
+        match http::serve(listener, state, shutdown).await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

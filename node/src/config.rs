@@ -1,0 +1,251 @@
+//! The node's own settings: the `[node]` table of the config file.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use alloy_primitives::{Address, B256};
+use alloy_signer_local::PrivateKeySigner;
+use serde::Deserialize;
+use taskproof_core::{ConfigError, Registry, TaskDefinitions};
+
+/// The `[node]` table. Every key is optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Address to listen on (default `127.0.0.1:4002`, Othentic's validation port).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Largest accepted request body, in bytes (default 1 MiB).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Most verifications admitted at once; beyond it requests get 503
+    /// (default 4096).
+    #[serde(default = "default_max_pending")]
+    pub max_pending: usize,
+    /// Per-verification time limit in milliseconds; past it the verdict is
+    /// undecided (default 10000). A task definition's `timeout_ms` overrides it.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Group concurrent requests for verifiers that batch (default true).
+    #[serde(default = "default_true")]
+    pub batching: bool,
+    /// The AttestationCenter contract votes are signed for (`sendTask`).
+    #[serde(default)]
+    pub attestation_center: Option<Address>,
+    /// The chain id votes are signed for (`sendTask`).
+    #[serde(default)]
+    pub chain_id: Option<u64>,
+    /// A file holding the attester's hex private key.
+    #[serde(default)]
+    pub attester_key_file: Option<PathBuf>,
+    /// The environment variable holding the attester's hex private key, used
+    /// when `attester_key_file` is not set (default `TASKPROOF_ATTESTER_KEY`).
+    #[serde(default = "default_key_env")]
+    pub attester_key_env: String,
+    /// This attester's operator index, checked against task definitions'
+    /// `restricted_operators`.
+    #[serde(default)]
+    pub operator_index: Option<u64>,
+    /// This attester's voting power, checked against task definitions'
+    /// `minimum_voting_power`.
+    #[serde(default)]
+    pub voting_power: Option<u128>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 4002))
+}
+fn default_max_body_bytes() -> usize {
+    1 << 20
+}
+fn default_max_pending() -> usize {
+    4096
+}
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+fn default_true() -> bool {
+    true
+}
+fn default_key_env() -> String {
+    "TASKPROOF_ATTESTER_KEY".into()
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every [node] key has a default")
+    }
+}
+
+impl NodeConfig {
+    /// The per-verification time limit.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// A whole config file: the node's settings and its task definitions.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The `[node]` table.
+    pub node: NodeConfig,
+    /// The task definitions, verifiers built.
+    pub task_definitions: TaskDefinitions,
+}
+
+impl Config {
+    /// Reads a config file and builds every verifier in it.
+    pub fn load(path: &Path, registry: &Registry) -> Result<Self, ConfigError> {
+        let error = |key: &str, message: String| ConfigError {
+            file: path.to_owned(),
+            task_definition: None,
+            key: key.into(),
+            message,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| error("", format!("cannot read the config file: {e}")))?;
+        let task_definitions = TaskDefinitions::from_toml_str(&text, path, registry)?;
+        let document: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| error("", e.to_string()))?;
+        let node = match document.get("node") {
+            None => NodeConfig::default(),
+            Some(value) => serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+                let key = format!("node.{}", e.path());
+                error(key.trim_end_matches('.'), e.into_inner().to_string())
+            })?,
+        };
+        if node.max_pending == 0 {
+            return Err(error("node.max_pending", "must be at least 1".into()));
+        }
+        if node.timeout_ms == 0 {
+            return Err(error("node.timeout_ms", "must be greater than 0".into()));
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            node,
+            task_definitions,
+        })
+    }
+
+    /// Resolves a path relative to the config file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_owned(),
+        }
+    }
+
+    /// Loads the attester key from `attester_key_file` or the environment
+    /// variable `attester_key_env`; `None` when neither is set. The key's
+    /// text never appears in an error.
+    pub fn attester_key(&self) -> Result<Option<AttesterKey>, ConfigError> {
+        let error = |key: &str, message: String| ConfigError {
+            file: self.path.clone(),
+            task_definition: None,
+            key: key.into(),
+            message,
+        };
+        if let Some(file) = &self.node.attester_key_file {
+            let resolved = self.resolve(file);
+            let text = std::fs::read_to_string(&resolved).map_err(|e| {
+                error(
+                    "node.attester_key_file",
+                    format!("cannot read {}: {e}", resolved.display()),
+                )
+            })?;
+            return AttesterKey::parse(&text)
+                .map(Some)
+                .map_err(|NotAPrivateKey| {
+                    error(
+                        "node.attester_key_file",
+                        format!(
+                            "{} does not hold a 32-byte hex private key",
+                            resolved.display()
+                        ),
+                    )
+                });
+        }
+        match std::env::var(&self.node.attester_key_env) {
+            Ok(text) => AttesterKey::parse(&text)
+                .map(Some)
+                .map_err(|NotAPrivateKey| {
+                    error(
+                        "node.attester_key_env",
+                        format!(
+                            "${} does not hold a 32-byte hex private key",
+                            self.node.attester_key_env
+                        ),
+                    )
+                }),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// A text that is not a secp256k1 private key. Deliberately says nothing of
+/// the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a 32-byte hex secp256k1 private key")]
+pub struct NotAPrivateKey;
+
+/// The attester's signing key. Its `Debug` shows only the address.
+#[derive(Clone)]
+pub struct AttesterKey(PrivateKeySigner);
+
+impl AttesterKey {
+    /// Parses a hex private key (with or without `0x`, surrounding whitespace
+    /// ignored). The error carries nothing of the input.
+    pub fn parse(text: &str) -> Result<Self, NotAPrivateKey> {
+        let hex = text.trim();
+        let hex = hex.strip_prefix("0x").unwrap_or(hex);
+        let bytes: B256 = hex.parse().map_err(|_| NotAPrivateKey)?;
+        PrivateKeySigner::from_bytes(&bytes)
+            .map(Self)
+            .map_err(|_| NotAPrivateKey)
+    }
+
+    /// The attester's address.
+    pub fn address(&self) -> Address {
+        self.0.address()
+    }
+
+    /// The underlying signer.
+    pub fn signer(&self) -> &PrivateKeySigner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AttesterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AttesterKey({})", self.address())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attester_key_debug_and_errors_never_show_the_key() {
+        let secret = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+        let key = AttesterKey::parse(secret).unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("4c0883a6"), "{shown}");
+        assert!(shown.contains(&key.address().to_string()));
+        assert!(AttesterKey::parse("0x1234").is_err());
+    }
+
+    #[test]
+    fn node_defaults_match_othentic_port() {
+        let n = NodeConfig::default();
+        assert_eq!(n.listen.port(), 4002);
+        assert_eq!(n.max_body_bytes, 1 << 20);
+        assert!(n.batching);
+    }
+}

@@ -1,0 +1,152 @@
+//! The hashes and signatures Othentic's network exchanges, computed with
+//! alloy exactly as the Othentic contracts and examples do.
+//!
+//! - A performer signs `keccak256(abi.encode(string proofOfTask, bytes data,
+//!   address performer, uint16 taskDefinitionId))` raw, with no EIP-191 prefix.
+//! - An attester votes on `keccak256(abi.encode(proofOfTask, data, performer,
+//!   taskDefinitionId, attestationCenter, chainId, isApproved))`.
+
+use alloy_primitives::{Address, B256, Bytes, Signature, U256, keccak256};
+use alloy_signer::SignerSync;
+use alloy_sol_types::SolValue;
+
+use crate::AttesterKey;
+
+/// The hash a performer signs.
+pub fn task_hash(
+    proof_of_task: &str,
+    data: &[u8],
+    performer: Address,
+    task_definition_id: u16,
+) -> B256 {
+    let encoded = (
+        proof_of_task.to_owned(),
+        Bytes::copy_from_slice(data),
+        performer,
+        task_definition_id,
+    )
+        .abi_encode_params();
+    keccak256(encoded)
+}
+
+/// Everything an attester's vote commits to.
+#[derive(Debug, Clone, Copy)]
+pub struct Vote<'a> {
+    /// The task's proof.
+    pub proof_of_task: &'a str,
+    /// The task's data.
+    pub data: &'a [u8],
+    /// The performer.
+    pub performer: Address,
+    /// The task definition.
+    pub task_definition_id: u16,
+    /// The AttestationCenter the vote is for.
+    pub attestation_center: Address,
+    /// The chain the vote is for.
+    pub chain_id: u64,
+    /// Approve (true) or reject (false).
+    pub is_approved: bool,
+}
+
+impl Vote<'_> {
+    /// The hash an attester signs.
+    pub fn hash(&self) -> B256 {
+        let encoded = (
+            self.proof_of_task.to_owned(),
+            Bytes::copy_from_slice(self.data),
+            self.performer,
+            self.task_definition_id,
+            self.attestation_center,
+            U256::from(self.chain_id),
+            self.is_approved,
+        )
+            .abi_encode_params();
+        keccak256(encoded)
+    }
+
+    /// Signs the vote hash raw with the attester's key; 65 bytes r‖s‖v
+    /// (v = 27 or 28).
+    pub fn sign(&self, key: &AttesterKey) -> Result<(B256, Bytes), alloy_signer::Error> {
+        let hash = self.hash();
+        let signature = key.signer().sign_hash_sync(&hash)?;
+        Ok((hash, Bytes::from(signature.as_bytes().to_vec())))
+    }
+}
+
+/// Why a performer signature was refused (`InvalidPerformerSignature`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PerformerSignatureError {
+    /// Not 65 bytes, or r/s/v out of range.
+    #[error("the signature is not a 65-byte r‖s‖v ECDSA signature")]
+    Malformed,
+    /// No public key recovers from it.
+    #[error("no signer can be recovered from the signature")]
+    Unrecoverable,
+    /// It recovers to someone else.
+    #[error("the signature was made by {recovered}, not the performer {performer}")]
+    WrongSigner {
+        /// Who signed.
+        recovered: Address,
+        /// Who should have.
+        performer: Address,
+    },
+}
+
+/// Checks a performer's ECDSA signature over the task.
+pub fn check_performer_signature(
+    signature: &[u8],
+    proof_of_task: &str,
+    data: &[u8],
+    performer: Address,
+    task_definition_id: u16,
+) -> Result<(), PerformerSignatureError> {
+    if signature.len() != 65 {
+        return Err(PerformerSignatureError::Malformed);
+    }
+    let signature =
+        Signature::from_raw(signature).map_err(|_| PerformerSignatureError::Malformed)?;
+    let hash = task_hash(proof_of_task, data, performer, task_definition_id);
+    let recovered = signature
+        .recover_address_from_prehash(&hash)
+        .map_err(|_| PerformerSignatureError::Unrecoverable)?;
+    if recovered != performer {
+        return Err(PerformerSignatureError::WrongSigner {
+            recovered,
+            performer,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_by_the_performer_is_accepted_and_one_by_anyone_else_refused() {
+        let performer = AttesterKey::parse(
+            "0x0123456789012345678901234567890123456789012345678901234567890123",
+        )
+        .unwrap();
+        let other = AttesterKey::parse(
+            "0x1111111111111111111111111111111111111111111111111111111111111111",
+        )
+        .unwrap();
+        let hash = task_hash("proof", b"data", performer.address(), 3);
+        let good = performer.signer().sign_hash_sync(&hash).unwrap().as_bytes();
+        assert!(check_performer_signature(&good, "proof", b"data", performer.address(), 3).is_ok());
+        // Signed over a different task definition.
+        assert!(
+            check_performer_signature(&good, "proof", b"data", performer.address(), 4).is_err()
+        );
+        let bad = other.signer().sign_hash_sync(&hash).unwrap().as_bytes();
+        assert!(matches!(
+            check_performer_signature(&bad, "proof", b"data", performer.address(), 3),
+            Err(PerformerSignatureError::WrongSigner { .. })
+        ));
+        assert_eq!(
+            check_performer_signature(&good[..64], "proof", b"data", performer.address(), 3),
+            Err(PerformerSignatureError::Malformed)
+        );
+    }
+}
