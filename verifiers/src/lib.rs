@@ -5,6 +5,7 @@
 //!
 //! | kind | feature | what it checks |
 //! |---|---|---|
+//! | `eigenda` | `eigenda` | a blob fetched from an eigenda-proxy style endpoint and checked against its KZG commitment, optionally handed to an inner verifier |
 //! | `ipfs` | `ipfs` | content named by a CID, fetched from gateways and proven (CAR or rebuilt DAG), optionally handed to an inner verifier |
 //! | `merkle` | `merkle` | membership and state-update proofs against a trusted root |
 //!
@@ -15,11 +16,13 @@
 
 use taskproof_core::{DuplicateKind, Registry};
 
+#[cfg(feature = "eigenda")]
+pub mod eigenda;
 #[cfg(feature = "ipfs")]
 pub mod ipfs;
 #[cfg(feature = "merkle")]
 pub mod merkle;
-#[cfg(feature = "ipfs")]
+#[cfg(any(feature = "ipfs", feature = "eigenda"))]
 pub mod retrieval;
 
 /// A registry with every built-in kind enabled by cargo features.
@@ -33,6 +36,8 @@ pub fn builtin_registry() -> Registry {
 /// kinds; fails if one of them took a built-in kind's name.
 pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     let _ = &registry;
+    #[cfg(feature = "eigenda")]
+    registry.register(eigenda::EigenDaFactory)?;
     #[cfg(feature = "ipfs")]
     registry.register(ipfs::IpfsFactory)?;
     #[cfg(feature = "merkle")]
