@@ -69,7 +69,7 @@ pub fn encode_payload(payload: &[u8]) -> Result<Vec<u8>, EncodingError> {
 
 /// Splits a blob into its symbols as scalars, rejecting any symbol >= r.
 pub fn blob_to_scalars(blob: &[u8]) -> Result<Vec<Fr>, EncodingError> {
-    if blob.is_empty() || blob.len() % BYTES_PER_SYMBOL != 0 {
+    if blob.is_empty() || !blob.len().is_multiple_of(BYTES_PER_SYMBOL) {
         return Err(EncodingError::BadLength(blob.len()));
     }
     blob.chunks_exact(BYTES_PER_SYMBOL)
@@ -101,7 +101,7 @@ pub(crate) fn bigint_from_be(bytes: &[u8]) -> Option<BigInt<4>> {
 /// Decodes a blob back into its payload, checking every rule of the encoding.
 pub fn decode_blob(blob: &[u8]) -> Result<Vec<u8>, EncodingError> {
     let count = blob.len() / BYTES_PER_SYMBOL;
-    if blob.len() % BYTES_PER_SYMBOL != 0 || !count.is_power_of_two() {
+    if !blob.len().is_multiple_of(BYTES_PER_SYMBOL) || !count.is_power_of_two() {
         return Err(EncodingError::BadLength(blob.len()));
     }
     let mut symbols = blob.chunks_exact(BYTES_PER_SYMBOL);

@@ -137,7 +137,7 @@ mod tests {
             let a = p.into_affine();
             assert_eq!(decode_g1(&encode_g1_compressed(&a)).unwrap(), a);
             assert_eq!(decode_g1(&encode_g1_uncompressed(&a)).unwrap(), a);
-            p = p.double() + G1Projective::generator();
+            p = p + p + G1Projective::generator();
         }
         let zero = G1Affine::zero();
         assert_eq!(decode_g1(&encode_g1_compressed(&zero)).unwrap(), zero);
