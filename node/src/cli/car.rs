@@ -72,7 +72,7 @@ pub(super) fn run(args: Args) -> ExitCode {
     let bar = super::progress_bar(len);
     let report_bar = bar.clone();
     let reader = Counting {
-        inner: BufReader::with_capacity(1 << 20, file),
+        inner: BufReader::with_capacity(64 * 1024, file),
         read: 0,
         report: Box::new(move |n| {
             if let Some(bar) = &report_bar {

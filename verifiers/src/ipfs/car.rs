@@ -23,6 +23,7 @@ use multihash_codetable::{Code, MultihashDigest};
 use super::{
     import::{DAG_PB, RAW},
     ordered::OrderedWorkers,
+    recycle::Recycler,
     unixfs::{FileData, UnixfsError},
 };
 
@@ -329,6 +330,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header, CarError> {
 /// A streaming reader of CAR block sections.
 pub struct CarReader<R: Read> {
     inner: io::Take<R>,
+    recycler: Recycler,
     roots: Vec<Cid>,
     version: u64,
     max_block_size: usize,
@@ -341,6 +343,7 @@ impl<R: Read> CarReader<R> {
         match header.version {
             1 => Ok(Self {
                 inner: reader.take(u64::MAX),
+                recycler: Recycler::default(),
                 roots: header.roots,
                 version: 1,
                 max_block_size,
@@ -367,6 +370,7 @@ impl<R: Read> CarReader<R> {
                 }
                 Ok(Self {
                     inner,
+                    recycler: Recycler::default(),
                     roots: header.roots,
                     version: 2,
                     max_block_size,
@@ -406,14 +410,17 @@ impl<R: Read> CarReader<R> {
         if len > self.max_block_size as u64 + 128 {
             return Err(CarError::BlockTooLarge(len));
         }
-        let mut section = vec![0u8; len as usize];
-        read_exact_or(&mut self.inner, &mut section, "block")?;
-        let mut cursor = io::Cursor::new(&section[..]);
+        let len = len as usize;
+        let mut section = self.recycler.take(len, 256 * 1024);
+        let read = section.get_mut(..len).unwrap_or_default();
+        read_exact_or(&mut self.inner, read, "block")?;
+        let mut cursor = io::Cursor::new(section.get(..len).unwrap_or_default());
         let cid = Cid::read_bytes(&mut cursor)
             .map_err(|e| CarError::MalformedBlock(format!("bad CID: {e}")))?;
         let start = cursor.position() as usize;
-        let data = Bytes::from(section).slice(start..);
-        Ok(Some((cid, data)))
+        let shared = Bytes::from(section);
+        self.recycler.share(&shared);
+        Ok(Some((cid, shared.slice(start..len))))
     }
 }
 

@@ -19,6 +19,7 @@ use multihash_derive::Hasher;
 use super::{
     ordered::OrderedWorkers,
     profile::ImportProfile,
+    recycle::Recycler,
     unixfs::{dag_pb_leaf_frame, encode_file_node},
 };
 
@@ -185,7 +186,10 @@ pub struct ImportedRoot {
 /// Rebuilds a file's DAG under several profiles in one pass.
 pub struct Importer {
     trees: Vec<Tree>,
+    /// Always `READ_SIZE` long; `filled` bytes of it hold input.
     buffer: Vec<u8>,
+    filled: usize,
+    recycler: Recycler,
     threads: usize,
     workers: Option<OrderedWorkers<LeafJob, (usize, Link)>>,
     total: u64,
@@ -198,7 +202,9 @@ impl Importer {
     pub fn new(profiles: &[ImportProfile], threads: usize) -> Self {
         Self {
             trees: profiles.iter().map(|p| Tree::new(*p)).collect(),
-            buffer: Vec::with_capacity(READ_SIZE),
+            buffer: Vec::new(),
+            filled: 0,
+            recycler: Recycler::default(),
             threads,
             workers: None,
             total: 0,
@@ -213,12 +219,16 @@ impl Importer {
     /// Takes the next bytes of the file.
     pub fn write(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
-            let room = READ_SIZE - self.buffer.len();
+            self.ensure_buffer();
+            let room = READ_SIZE - self.filled;
             let (now, later) = data.split_at(room.min(data.len()));
-            self.buffer.extend_from_slice(now);
+            if let Some(dst) = self.buffer.get_mut(self.filled..self.filled + now.len()) {
+                dst.copy_from_slice(now);
+            }
+            self.filled += now.len();
             self.total += now.len() as u64;
             data = later;
-            if self.buffer.len() == READ_SIZE {
+            if self.filled == READ_SIZE {
                 self.flush();
             }
         }
@@ -232,21 +242,19 @@ impl Importer {
         mut progress: impl FnMut(u64),
     ) -> std::io::Result<()> {
         loop {
-            let filled = self.buffer.len();
-            self.buffer.resize(READ_SIZE, 0);
-            let n = match reader.read(self.buffer.get_mut(filled..).unwrap_or_default()) {
+            self.ensure_buffer();
+            let n = match reader.read(
+                self.buffer
+                    .get_mut(self.filled..READ_SIZE)
+                    .unwrap_or_default(),
+            ) {
                 Ok(n) => n,
-                Err(e) => {
-                    self.buffer.truncate(filled);
-                    if e.kind() == std::io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    return Err(e);
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             };
-            self.buffer.truncate(filled + n);
+            self.filled += n;
             self.total += n as u64;
-            if self.buffer.len() == READ_SIZE {
+            if self.filled == READ_SIZE {
                 self.flush();
             }
             progress(self.total);
@@ -256,8 +264,17 @@ impl Importer {
         }
     }
 
+    fn ensure_buffer(&mut self) {
+        if self.buffer.len() < READ_SIZE {
+            self.buffer = self.recycler.take(READ_SIZE, READ_SIZE);
+            self.buffer.truncate(READ_SIZE);
+        }
+    }
+
     fn flush(&mut self) {
-        let buffer = std::mem::replace(&mut self.buffer, Vec::with_capacity(READ_SIZE));
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.truncate(self.filled);
+        self.filled = 0;
         if self.workers.is_none() {
             self.workers = Some(OrderedWorkers::new(
                 self.threads,
@@ -265,7 +282,9 @@ impl Importer {
                 |job: LeafJob| (job.tree, hash_leaf(job.profile, &job.chunk)),
             ));
         }
-        self.submit_chunks(Bytes::from(buffer));
+        let shared = Bytes::from(buffer);
+        self.recycler.share(&shared);
+        self.submit_chunks(shared);
     }
 
     fn submit_chunks(&mut self, data: Bytes) {
@@ -303,7 +322,8 @@ impl Importer {
 
     /// Ends the file and returns each profile's root CID.
     pub fn finish(mut self) -> Vec<ImportedRoot> {
-        let rest = std::mem::take(&mut self.buffer);
+        let mut rest = std::mem::take(&mut self.buffer);
+        rest.truncate(self.filled);
         if !rest.is_empty() || self.total == 0 {
             // The last partial read, or the single empty chunk of an empty file.
             self.submit_chunks(Bytes::from(rest));

@@ -38,6 +38,7 @@ mod gateway;
 mod import;
 mod ordered;
 mod profile;
+mod recycle;
 mod unixfs;
 
 use std::{sync::Arc, time::Duration};
