@@ -142,6 +142,20 @@ fn rejects_a_car_with_a_tampered_block() {
 }
 
 #[test]
+fn a_tampered_size_field_is_reported_as_tampering() {
+    // The last bytes of a dag-pb leaf are its UnixFS filesize: changing it
+    // breaks the size claims too, but the block's hash says what happened.
+    let mut bytes = car_bytes("car/multi-unixfs-v0-2015.car");
+    let root = cid("QmRVja6XDV77XQY7iVyx2xvpqpoyXAw62WGZ1V55xVfc7J");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    assert!(matches!(
+        verify(&bytes, Some(&root)),
+        Err(CarError::HashMismatch(_))
+    ));
+}
+
+#[test]
 fn rejects_a_truncated_car() {
     let (bytes, root) = multi_car();
     for cut in [bytes.len() - 1, bytes.len() - 1200, 200] {

@@ -518,6 +518,9 @@ pub fn verify_dag(
         }
         Ok::<(), CarError>(())
     };
+    // The block being examined, until its hash job is submitted: a
+    // structural error in a block whose hash is wrong is reported as tampering.
+    let mut current: Option<(Cid, Bytes)> = None;
     let outcome = (|| {
         while let Some(next) = stack.pop() {
             let (cid, block) = if next.cid.hash().code() == IDENTITY {
@@ -535,6 +538,7 @@ pub fn verify_dag(
                 }
             };
             blocks += 1;
+            current = Some((cid, block.clone()));
             let (claimed, emit) = match cid.codec() {
                 RAW => (Some(block.len() as u64), block.clone()),
                 DAG_PB => {
@@ -605,6 +609,7 @@ pub fn verify_dag(
                 }
                 _ => {}
             }
+            current = None;
             let ready = workers.submit(HashJob { cid, block, emit });
             deliver(ready, &mut written)?;
         }
@@ -615,6 +620,10 @@ pub fn verify_dag(
     })();
     // A hash mismatch in a block already read explains a later structural
     // error better than the error itself: report it first.
+    let outcome = match (outcome, current) {
+        (Err(e), Some((cid, block))) if !e.is_io() => check_hash(&cid, &block).and(Err(e)),
+        (outcome, _) => outcome,
+    };
     let hashed = workers.finish();
     let hashed = deliver(hashed, &mut written);
     match (outcome, hashed) {
