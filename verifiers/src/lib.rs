@@ -5,6 +5,8 @@
 //!
 //! | kind | feature | what it checks |
 //! |---|---|---|
+//! | `eigenda` | `eigenda` | a blob fetched from an eigenda-proxy style endpoint and checked against its KZG commitment, optionally handed to an inner verifier |
+//! | `ipfs` | `ipfs` | content named by a CID, fetched from gateways and proven (CAR or rebuilt DAG), optionally handed to an inner verifier |
 //! | `merkle` | `merkle` | membership and state-update proofs against a trusted root |
 //! | `oracle` | `oracle` | claimed JSON values against the attester's own sources, within tolerance |
 //! | `location` | `location` | Astral location attestations (EAS off-chain, EIP-712) against geofences |
@@ -17,14 +19,20 @@
 
 use taskproof_core::{DuplicateKind, Registry};
 
+#[cfg(feature = "eigenda")]
+pub mod eigenda;
 #[cfg(feature = "groth16")]
 pub mod groth16;
+#[cfg(feature = "ipfs")]
+pub mod ipfs;
 #[cfg(feature = "location")]
 pub mod location;
 #[cfg(feature = "merkle")]
 pub mod merkle;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+#[cfg(any(feature = "ipfs", feature = "eigenda"))]
+pub mod retrieval;
 
 /// A registry with every built-in kind enabled by cargo features.
 pub fn builtin_registry() -> Registry {
@@ -39,6 +47,10 @@ pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     let _ = &registry;
     #[cfg(feature = "groth16")]
     registry.register(groth16::Groth16Factory)?;
+    #[cfg(feature = "eigenda")]
+    registry.register(eigenda::EigenDaFactory)?;
+    #[cfg(feature = "ipfs")]
+    registry.register(ipfs::IpfsFactory)?;
     #[cfg(feature = "merkle")]
     registry.register(merkle::MerkleFactory)?;
     #[cfg(feature = "oracle")]

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod car;
 mod check_config;
+mod cid;
 mod groth16;
 mod serve;
 mod verify;
@@ -32,6 +34,10 @@ enum Command {
     CheckConfig(check_config::Args),
     /// Groth16 tools: `groth16 verify VK.json PUBLIC.json PROOF.json`, like snarkjs.
     Groth16(groth16::Args),
+    /// Print a file's IPFS CID, as `ipfs add --only-hash -Q` would.
+    Cid(cid::Args),
+    /// Work with CAR files: `taskproof car verify FILE.car [--root CID] [--extract OUT]`.
+    Car(car::Args),
 }
 
 /// Parses the arguments and runs the subcommand. Usage errors exit with 3,
@@ -50,6 +56,8 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Groth16(args) => groth16::run(args),
+        Command::Cid(args) => cid::run(args),
+        Command::Car(args) => car::run(args),
     }
 }
 
@@ -66,4 +74,18 @@ pub(crate) fn init_logging(default: &str) {
 
 pub(crate) fn registry() -> taskproof_core::Registry {
     taskproof_verifiers::builtin_registry()
+}
+
+/// A progress bar on standard error for inputs over 64 MiB, when it is a terminal.
+pub(crate) fn progress_bar(len: u64) -> Option<indicatif::ProgressBar> {
+    if len < 64 * 1024 * 1024 || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
 }

@@ -1,0 +1,406 @@
+//! Streaming rebuild of a file's UnixFS DAG under one or more import profiles.
+//!
+//! The [`Importer`] takes the file's bytes in order and, for each profile,
+//! computes the root CID exactly as `ipfs-unixfs-importer` (balanced layout)
+//! and kubo's `ipfs add --only-hash` would. Leaves are hashed on worker threads
+//! while reading; only one row of pending links per tree level is kept, so
+//! memory stays constant (a few MiB) whatever the file size. Nothing here is
+//! trusted input: it only hashes bytes.
+
+use std::io::Read;
+
+use bytes::Bytes;
+use cid::Cid;
+use ipld_dagpb::{PbLink, PbNode};
+use multihash::Multihash;
+use multihash_codetable::Sha2_256;
+use multihash_derive::Hasher;
+
+use super::{
+    ordered::OrderedWorkers,
+    profile::ImportProfile,
+    recycle::Recycler,
+    unixfs::{dag_pb_leaf_frame, encode_file_node},
+};
+
+/// The multicodec code of dag-pb.
+pub(crate) const DAG_PB: u64 = 0x70;
+/// The multicodec code of raw bytes.
+pub(crate) const RAW: u64 = 0x55;
+/// The multihash code of sha2-256.
+pub(crate) const SHA2_256: u64 = 0x12;
+
+/// Bytes read at once; a multiple of every profile's chunk size, so chunks
+/// never straddle two reads.
+const READ_SIZE: usize = 1024 * 1024;
+
+/// The sha2-256 multihash of the concatenation of `parts`.
+pub(crate) fn sha256(parts: &[&[u8]]) -> Multihash<64> {
+    let mut hasher = Sha2_256::default();
+    for part in parts {
+        hasher.update(part);
+    }
+    // A 32-byte digest always fits a 64-byte multihash.
+    Multihash::wrap(SHA2_256, hasher.finalize()).unwrap_or_default()
+}
+
+fn dag_pb_cid(version: u64, hash: Multihash<64>) -> Cid {
+    if version == 0 {
+        // sha2-256 of 32 bytes is always a valid CIDv0 multihash.
+        Cid::new_v0(hash).unwrap_or_else(|_| Cid::new_v1(DAG_PB, hash))
+    } else {
+        Cid::new_v1(DAG_PB, hash)
+    }
+}
+
+/// A link to a subtree, with what the parent must record about it.
+#[derive(Clone, Debug)]
+struct Link {
+    cid: Cid,
+    /// `Tsize`: the subtree's total block bytes.
+    tsize: u64,
+    /// The subtree's file bytes (the parent's `blocksizes` entry).
+    filesize: u64,
+}
+
+fn hash_leaf(profile: ImportProfile, chunk: &[u8]) -> Link {
+    let len = chunk.len() as u64;
+    if profile.raw_leaves() {
+        Link {
+            cid: Cid::new_v1(RAW, sha256(&[chunk])),
+            tsize: len,
+            filesize: len,
+        }
+    } else {
+        let (prefix, suffix) = dag_pb_leaf_frame(chunk.len());
+        Link {
+            cid: dag_pb_cid(profile.cid_version(), sha256(&[&prefix, chunk, &suffix])),
+            tsize: (prefix.len() + chunk.len() + suffix.len()) as u64,
+            filesize: len,
+        }
+    }
+}
+
+/// The balanced tree of one profile, one row of pending links per level.
+struct Tree {
+    profile: ImportProfile,
+    rows: Vec<Vec<Link>>,
+    /// How many links were ever pushed to each level.
+    counts: Vec<u64>,
+}
+
+impl Tree {
+    fn new(profile: ImportProfile) -> Self {
+        Self {
+            profile,
+            rows: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, level: usize, link: Link) {
+        while self.rows.len() <= level {
+            self.rows.push(Vec::new());
+            self.counts.push(0);
+        }
+        let full = {
+            let (Some(row), Some(count)) = (self.rows.get_mut(level), self.counts.get_mut(level))
+            else {
+                return;
+            };
+            row.push(link);
+            *count += 1;
+            row.len() >= self.profile.max_links()
+        };
+        if full {
+            let batch = self
+                .rows
+                .get_mut(level)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            let node = self.reduce(&batch);
+            self.push(level + 1, node);
+        }
+    }
+
+    fn reduce(&self, links: &[Link]) -> Link {
+        let blocksizes: Vec<u64> = links.iter().map(|l| l.filesize).collect();
+        let node = PbNode {
+            links: links
+                .iter()
+                .map(|l| PbLink {
+                    cid: l.cid,
+                    name: Some(String::new()),
+                    size: Some(l.tsize),
+                })
+                .collect(),
+            data: Some(Bytes::from(encode_file_node(&blocksizes))),
+        };
+        let block = node.into_bytes();
+        Link {
+            cid: dag_pb_cid(self.profile.cid_version(), sha256(&[&block])),
+            tsize: block.len() as u64 + links.iter().map(|l| l.tsize).sum::<u64>(),
+            filesize: blocksizes.iter().sum(),
+        }
+    }
+
+    /// Closes every level, as the importer's balanced layout does: a level
+    /// holding a single link is the root, otherwise its last partial row
+    /// becomes a node of the next level.
+    fn finish(mut self) -> Option<Cid> {
+        let mut level = 0;
+        while level < self.rows.len() {
+            if self.counts.get(level) == Some(&1) {
+                return self.rows.get(level).and_then(|r| r.first()).map(|l| l.cid);
+            }
+            let pending = self
+                .rows
+                .get_mut(level)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                let node = self.reduce(&pending);
+                self.push(level + 1, node);
+            }
+            level += 1;
+        }
+        None
+    }
+}
+
+struct LeafJob {
+    tree: usize,
+    profile: ImportProfile,
+    chunk: Bytes,
+}
+
+/// What an import produced for one profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedRoot {
+    /// The profile.
+    pub profile: ImportProfile,
+    /// The root CID the profile gives for the file.
+    pub cid: Cid,
+}
+
+/// Rebuilds a file's DAG under several profiles in one pass.
+pub struct Importer {
+    trees: Vec<Tree>,
+    /// Always `READ_SIZE` long; `filled` bytes of it hold input.
+    buffer: Vec<u8>,
+    filled: usize,
+    recycler: Recycler,
+    threads: usize,
+    workers: Option<OrderedWorkers<LeafJob, (usize, Link)>>,
+    total: u64,
+}
+
+impl Importer {
+    /// An importer for `profiles` hashing leaves on `threads` worker threads
+    /// (0: on the caller's thread). Workers start only once the input exceeds
+    /// one read (1 MiB).
+    pub fn new(profiles: &[ImportProfile], threads: usize) -> Self {
+        Self {
+            trees: profiles.iter().map(|p| Tree::new(*p)).collect(),
+            buffer: Vec::new(),
+            filled: 0,
+            recycler: Recycler::default(),
+            threads,
+            workers: None,
+            total: 0,
+        }
+    }
+
+    /// The number of bytes taken so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.total
+    }
+
+    /// Takes the next bytes of the file.
+    pub fn write(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            self.ensure_buffer();
+            let room = READ_SIZE - self.filled;
+            let (now, later) = data.split_at(room.min(data.len()));
+            if let Some(dst) = self.buffer.get_mut(self.filled..self.filled + now.len()) {
+                dst.copy_from_slice(now);
+            }
+            self.filled += now.len();
+            self.total += now.len() as u64;
+            data = later;
+            if self.filled == READ_SIZE {
+                self.flush();
+            }
+        }
+    }
+
+    /// Reads `reader` to its end, straight into the importer's buffer;
+    /// `progress` is called with the byte count after each read.
+    pub fn read_from(
+        &mut self,
+        reader: &mut impl Read,
+        mut progress: impl FnMut(u64),
+    ) -> std::io::Result<()> {
+        loop {
+            self.ensure_buffer();
+            let n = match reader.read(
+                self.buffer
+                    .get_mut(self.filled..READ_SIZE)
+                    .unwrap_or_default(),
+            ) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.filled += n;
+            self.total += n as u64;
+            if self.filled == READ_SIZE {
+                self.flush();
+            }
+            progress(self.total);
+            if n == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    fn ensure_buffer(&mut self) {
+        if self.buffer.len() < READ_SIZE {
+            self.buffer = self.recycler.take(READ_SIZE, READ_SIZE);
+            self.buffer.truncate(READ_SIZE);
+        }
+    }
+
+    fn flush(&mut self) {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.truncate(self.filled);
+        self.filled = 0;
+        if self.workers.is_none() {
+            self.workers = Some(OrderedWorkers::new(
+                self.threads,
+                4 * self.threads + 4,
+                |job: LeafJob| (job.tree, hash_leaf(job.profile, &job.chunk)),
+            ));
+        }
+        let shared = Bytes::from(buffer);
+        self.recycler.share(&shared);
+        self.submit_chunks(shared);
+    }
+
+    fn submit_chunks(&mut self, data: Bytes) {
+        let jobs: Vec<LeafJob> = self
+            .trees
+            .iter()
+            .enumerate()
+            .flat_map(|(tree, t)| {
+                let size = t.profile.chunk_size();
+                let count = data.len().div_ceil(size).max(1);
+                let data = data.clone();
+                (0..count).map(move |i| LeafJob {
+                    tree,
+                    profile: t.profile,
+                    chunk: data.slice((i * size).min(data.len())..((i + 1) * size).min(data.len())),
+                })
+            })
+            .collect();
+        for job in jobs {
+            let ready = match &mut self.workers {
+                Some(w) => w.submit(job),
+                None => vec![(job.tree, hash_leaf(job.profile, &job.chunk))],
+            };
+            self.deliver(ready);
+        }
+    }
+
+    fn deliver(&mut self, ready: Vec<(usize, Link)>) {
+        for (tree, link) in ready {
+            if let Some(t) = self.trees.get_mut(tree) {
+                t.push(0, link);
+            }
+        }
+    }
+
+    /// Ends the file and returns each profile's root CID.
+    pub fn finish(mut self) -> Vec<ImportedRoot> {
+        let mut rest = std::mem::take(&mut self.buffer);
+        rest.truncate(self.filled);
+        if !rest.is_empty() || self.total == 0 {
+            // The last partial read, or the single empty chunk of an empty file.
+            self.submit_chunks(Bytes::from(rest));
+        }
+        if let Some(mut workers) = self.workers.take() {
+            let ready = workers.finish();
+            self.deliver(ready);
+        }
+        self.trees
+            .into_iter()
+            .filter_map(|t| {
+                let profile = t.profile;
+                t.finish().map(|cid| ImportedRoot { profile, cid })
+            })
+            .collect()
+    }
+}
+
+/// The root CID and size of the file `reader` yields under `profile`, as
+/// `ipfs add --only-hash -Q` prints it; `progress` gets the bytes read so far.
+pub fn cid_of_reader(
+    reader: &mut impl Read,
+    profile: ImportProfile,
+    threads: usize,
+    progress: impl FnMut(u64),
+) -> std::io::Result<(Cid, u64)> {
+    let mut importer = Importer::new(&[profile], threads);
+    importer.read_from(reader, progress)?;
+    let size = importer.bytes_read();
+    let root = importer.finish().into_iter().next().map(|r| r.cid);
+    root.map(|cid| (cid, size))
+        .ok_or_else(|| std::io::Error::other("the importer produced no root"))
+}
+
+/// The root CID of `data` under `profile`, on the caller's thread.
+pub fn cid_of(data: &[u8], profile: ImportProfile) -> Option<Cid> {
+    let mut importer = Importer::new(&[profile], 0);
+    importer.write(data);
+    importer.finish().into_iter().next().map(|r| r.cid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_well_known_cids() {
+        assert_eq!(
+            cid_of(b"", ImportProfile::UnixfsV0_2015)
+                .unwrap()
+                .to_string(),
+            "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
+        );
+        assert_eq!(
+            cid_of(b"", ImportProfile::UnixfsV1_2025)
+                .unwrap()
+                .to_string(),
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+        );
+    }
+
+    #[test]
+    fn threads_do_not_change_the_result() {
+        let data: Vec<u8> = (0..3 * READ_SIZE + 12345)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let one = {
+            let mut i = Importer::new(&ImportProfile::ALL, 0);
+            i.write(&data);
+            i.finish()
+        };
+        let many = {
+            let mut i = Importer::new(&ImportProfile::ALL, 3);
+            i.read_from(&mut &data[..], |_| {}).unwrap();
+            i.finish()
+        };
+        assert_eq!(one, many);
+        assert_eq!(one.len(), 3);
+    }
+}

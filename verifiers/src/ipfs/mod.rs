@@ -1,0 +1,208 @@
+//! # `ipfs`: content named by a CID, fetched and proven
+//!
+//! The performer stores its result on IPFS and sends the CID as proofOfTask.
+//! The attester fetches the content from the gateways it configured, proves
+//! that it is exactly what the CID names, and optionally hands it to an inner
+//! verifier (`then`), so a Groth16 proof or an oracle answer stored on IPFS is
+//! checked with no extra code.
+//!
+//! What it trusts: the CID in the task (it is the claim) and the attester's
+//! own configuration. What it does not trust: gateways. A CAR from a trustless
+//! gateway is checked block by block ([`verify_car`]); plain bytes are
+//! rebuilt into a DAG with the configured [`ImportProfile`]s
+//! ([`BytesCheck`]). A gateway that is down, slow, or lying leaves the attester
+//! [`Verdict::Undecided`] (naming every gateway and why), unless the task
+//! definition sets `unavailable_is_invalid = true` — for AVSs whose very task
+//! is publishing the content.
+//!
+//! Supported: CIDv0 and CIDv1; sha2-256 (and, inside CARs, the other hashes
+//! of `multihash-codetable`'s sha2 family); UnixFS files with a balanced or any
+//! other layout (CAR) and dag-pb or raw leaves; raw single blocks; identity
+//! CIDs. Not supported: directories, HAMT shards, symlinks.
+//!
+//! ```toml
+//! [[task_definitions]]
+//! id = 40
+//! name = "result-on-ipfs"
+//! verifier = "ipfs"
+//! [task_definitions.params]
+//! gateways = ["http://127.0.0.1:8080"]
+//! profiles = ["unixfs-v0-2015", "unixfs-v1-2025", "helia-default"]
+//! max_size_bytes = 16777216
+//! then = { verifier = "merkle", params = { ... } }
+//! ```
+
+mod bytes_check;
+mod car;
+mod gateway;
+mod import;
+mod ordered;
+mod profile;
+mod recycle;
+mod unixfs;
+
+use std::{sync::Arc, time::Duration};
+
+use cid::Cid;
+use serde::Deserialize;
+use taskproof_core::{
+    BuildContext, ConfigError, InnerVerifier, Task, Verdict, Verifier, VerifierFactory, async_trait,
+};
+
+pub use bytes_check::{BytesCheck, BytesCheckError, ContentMatch, check_bytes};
+pub use car::{CarError, CarLimits, CarReader, VerifiedCar, verify_car, verify_dag};
+pub use cid::Cid as IpfsCid;
+pub use gateway::{Gateways, Proven, Retrieved};
+pub use import::{ImportedRoot, Importer, cid_of, cid_of_reader};
+pub use profile::{ImportProfile, UnknownProfile};
+pub use unixfs::UnixfsError;
+
+use crate::retrieval::{RetrievalLimits, build_then, hand_on, unavailable};
+
+/// The `ipfs` kind's params.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IpfsParams {
+    /// Gateway base URLs, tried in order.
+    gateways: Vec<String>,
+    /// Profiles the plain-bytes fallback rebuilds with.
+    #[serde(default = "default_profiles")]
+    profiles: Vec<ImportProfile>,
+    /// Whether plain bytes are fetched when a gateway serves no CAR.
+    #[serde(default = "yes")]
+    plain_fallback: bool,
+    #[serde(default = "default_max_size")]
+    max_size_bytes: u64,
+    #[serde(default = "default_connect_timeout")]
+    connect_timeout_ms: u64,
+    #[serde(default = "default_timeout")]
+    timeout_ms: u64,
+    #[serde(default)]
+    unavailable_is_invalid: bool,
+    #[serde(default)]
+    then: Option<InnerVerifier>,
+}
+
+fn default_profiles() -> Vec<ImportProfile> {
+    ImportProfile::ALL.to_vec()
+}
+fn yes() -> bool {
+    true
+}
+fn default_max_size() -> u64 {
+    16 * 1024 * 1024
+}
+fn default_connect_timeout() -> u64 {
+    3_000
+}
+fn default_timeout() -> u64 {
+    20_000
+}
+
+/// Builds `ipfs` verifiers.
+pub struct IpfsFactory;
+
+impl VerifierFactory for IpfsFactory {
+    fn kind(&self) -> &str {
+        "ipfs"
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+        let p: IpfsParams = ctx.params()?;
+        if p.gateways.is_empty() {
+            return Err(ctx.error("gateways", "give at least one gateway URL"));
+        }
+        for (i, g) in p.gateways.iter().enumerate() {
+            if !(g.starts_with("http://") || g.starts_with("https://")) {
+                return Err(ctx.error(
+                    &format!("gateways[{i}]"),
+                    format!("`{g}` is not an http(s) URL"),
+                ));
+            }
+        }
+        if p.max_size_bytes == 0 || p.timeout_ms == 0 || p.connect_timeout_ms == 0 {
+            return Err(ctx.error(
+                "",
+                "max_size_bytes, timeout_ms and connect_timeout_ms must be greater than 0",
+            ));
+        }
+        let limits = RetrievalLimits {
+            max_size: p.max_size_bytes,
+            connect_timeout: Duration::from_millis(p.connect_timeout_ms),
+            timeout: Duration::from_millis(p.timeout_ms),
+        };
+        let gateways = Gateways::new(p.gateways, p.profiles, limits, p.plain_fallback)
+            .map_err(|e| ctx.error("gateways", format!("cannot build the HTTP client: {e}")))?;
+        let inner = build_then(ctx, p.then.as_ref())?;
+        Ok(Arc::new(IpfsVerifier {
+            gateways,
+            max_size: p.max_size_bytes,
+            unavailable_is_invalid: p.unavailable_is_invalid,
+            inner,
+        }))
+    }
+}
+
+/// Verifies that the content a CID names is retrievable (and, with `then`,
+/// that it passes an inner verifier).
+pub struct IpfsVerifier {
+    gateways: Gateways,
+    max_size: u64,
+    unavailable_is_invalid: bool,
+    inner: Option<Arc<dyn Verifier>>,
+}
+
+/// Reads the CID of a proof of task: a bare CID, `ipfs://CID` or `/ipfs/CID`.
+pub fn parse_cid(proof_of_task: &str) -> Result<Cid, String> {
+    let text = proof_of_task.trim();
+    let text = text
+        .strip_prefix("ipfs://")
+        .or_else(|| text.strip_prefix("/ipfs/"))
+        .unwrap_or(text);
+    Cid::try_from(text).map_err(|e| format!("`{}` is not a CID: {e}", truncate(text)))
+}
+
+fn truncate(text: &str) -> String {
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(80).collect::<String>())
+    } else {
+        text.to_owned()
+    }
+}
+
+#[async_trait]
+impl Verifier for IpfsVerifier {
+    async fn verify(&self, task: &Task) -> Verdict {
+        let cid = match parse_cid(&task.proof_of_task) {
+            Ok(cid) => cid,
+            Err(e) => return Verdict::invalid(format!("proofOfTask: {e}")),
+        };
+        let codec = cid.codec();
+        if codec != import::RAW && codec != import::DAG_PB {
+            return Verdict::invalid(format!(
+                "CID {cid} has codec 0x{codec:x}: it names no file (raw or dag-pb)"
+            ));
+        }
+        let what = format!("the content of {cid}");
+        if cid.hash().code() == 0 && codec == import::RAW {
+            // An identity CID carries its content: nothing to fetch.
+            let content = cid.hash().digest().to_vec();
+            return hand_on(self.inner.as_ref(), task, &what, content).await;
+        }
+        match self.gateways.retrieve(cid, self.inner.is_some()).await {
+            Ok(retrieved) => {
+                if retrieved.size > self.max_size {
+                    return Verdict::undecided(format!("{what} exceeds the size limit"));
+                }
+                hand_on(
+                    self.inner.as_ref(),
+                    task,
+                    &what,
+                    retrieved.content.unwrap_or_default(),
+                )
+                .await
+            }
+            Err(failures) => unavailable(&what, &failures, self.unavailable_is_invalid),
+        }
+    }
+}

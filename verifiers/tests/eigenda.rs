@@ -1,0 +1,340 @@
+//! The `eigenda` kind against vectors computed independently with py_ecc
+//! (`fixtures/eigenda/generate.py`) over an SRS from a published, insecure
+//! secret, and against a local eigenda-proxy style endpoint.
+
+#![cfg(feature = "eigenda")]
+
+use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
+
+use ark_bn254::{Fr, G1Affine};
+use ark_ff::PrimeField;
+use taskproof_core::{
+    Address, BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait,
+};
+use taskproof_verifiers::eigenda::{
+    BlobError, Srs, check_blob, check_payload, decode_blob, decode_g1, encode_g1_compressed,
+    encode_g1_uncompressed, encode_payload,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/eigenda");
+
+fn vectors() -> serde_json::Value {
+    let text = std::fs::read_to_string(format!("{FIXTURES}/vectors.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn hex_bytes(v: &serde_json::Value) -> Vec<u8> {
+    hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap()
+}
+
+fn commitment(v: &serde_json::Value) -> G1Affine {
+    if v["commitment_x"].is_null() {
+        return decode_g1(&[0u8; 64]).unwrap();
+    }
+    let mut bytes = hex_bytes(&v["commitment_x"]);
+    bytes.extend(hex_bytes(&v["commitment_y"]));
+    decode_g1(&bytes).unwrap()
+}
+
+fn tau() -> Fr {
+    Fr::from_be_bytes_mod_order(&hex_bytes(&vectors()["tau"]))
+}
+
+fn srs_file() -> Srs {
+    Srs::from_g1_point_file(Path::new(&format!("{FIXTURES}/insecure-g1.point")), 64).unwrap()
+}
+
+#[test]
+fn the_g1_point_file_is_the_srs_of_the_published_secret() {
+    // py_ecc wrote the file; arkworks computes the same points from tau.
+    let from_file = srs_file();
+    let computed = Srs::insecure_from_known_secret(tau(), 64);
+    assert_eq!(from_file.g1(), computed.g1());
+    let bytes = std::fs::read(format!("{FIXTURES}/insecure-g1.point")).unwrap();
+    for (i, p) in computed.g1().iter().enumerate() {
+        assert_eq!(&bytes[32 * i..32 * i + 32], &encode_g1_compressed(p));
+    }
+}
+
+#[test]
+fn blobs_and_commitments_match_py_ecc() {
+    let srs = srs_file();
+    let all = vectors();
+    let list = all["vectors"].as_array().unwrap();
+    assert_eq!(list.len(), 6);
+    for v in list {
+        let payload = hex_bytes(&v["payload"]);
+        let blob = hex_bytes(&v["blob"]);
+        assert_eq!(encode_payload(&payload).unwrap(), blob, "{}", v["name"]);
+        assert_eq!(decode_blob(&blob).unwrap(), payload);
+        let c = commitment(v);
+        check_blob(&srs, &blob, &c).unwrap();
+        check_payload(&srs, &payload, &c).unwrap();
+    }
+}
+
+#[test]
+fn rejects_a_payload_changed_by_one_byte() {
+    let srs = srs_file();
+    let all = vectors();
+    let v = &all["vectors"][1];
+    let mut payload = hex_bytes(&v["payload"]);
+    payload[0] ^= 1;
+    assert!(matches!(
+        check_payload(&srs, &payload, &commitment(v)),
+        Err(BlobError::CommitmentMismatch)
+    ));
+}
+
+#[test]
+fn rejects_a_blob_longer_than_the_srs() {
+    let srs = Srs::insecure_from_known_secret(tau(), 2);
+    let all = vectors();
+    let v = &all["vectors"][5];
+    assert!(matches!(
+        check_payload(&srs, &hex_bytes(&v["payload"]), &commitment(v)),
+        Err(BlobError::Srs(_))
+    ));
+}
+
+#[test]
+fn rejects_a_truncated_srs_file() {
+    let err = Srs::from_g1_point_file(Path::new(&format!("{FIXTURES}/insecure-g1.point")), 65)
+        .unwrap_err();
+    assert!(err.to_string().contains("64 points"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// A local eigenda-proxy style endpoint: GET /{mode}/get/{key}.
+
+async fn endpoint(content: HashMap<String, Vec<u8>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let content = Arc::new(content);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let content = content.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let mut parts = path.trim_start_matches('/').splitn(3, '/');
+                let mode = parts.next().unwrap_or("").to_owned();
+                let key = parts.nth(1).unwrap_or("").to_owned();
+                let Some(mut body) = content.get(&key).cloned().filter(|_| mode != "missing")
+                else {
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await;
+                    return;
+                };
+                match mode.as_str() {
+                    "tampered" => body[0] ^= 1,
+                    "slow" => tokio::time::sleep(Duration::from_secs(5)).await,
+                    "endless" => {
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")
+                            .await;
+                        let zeros = vec![0u8; 64 * 1024];
+                        while socket.write_all(&zeros).await.is_ok() {}
+                        return;
+                    }
+                    _ => {}
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+struct TextEquals(String);
+
+#[async_trait]
+impl Verifier for TextEquals {
+    async fn verify(&self, task: &Task) -> Verdict {
+        if task.proof_of_task == self.0 {
+            Verdict::Valid
+        } else {
+            Verdict::invalid("unexpected text")
+        }
+    }
+}
+
+struct TextEqualsFactory;
+
+impl VerifierFactory for TextEqualsFactory {
+    fn kind(&self) -> &str {
+        "text-equals"
+    }
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+        let expected = ctx.raw_params().get("expected").and_then(|v| v.as_str());
+        Ok(Arc::new(TextEquals(
+            expected.unwrap_or_default().to_owned(),
+        )))
+    }
+}
+
+fn build(params: &str) -> Result<Arc<dyn Verifier>, ConfigError> {
+    let mut registry = taskproof_verifiers::builtin_registry();
+    registry.register(TextEqualsFactory).unwrap();
+    let table: toml::Table = params.parse().unwrap();
+    let ctx = BuildContext::standalone(&table, Path::new(FIXTURES), &registry);
+    registry.get("eigenda").unwrap().build(&ctx)
+}
+
+async fn run(params: &str, proof: &str) -> Verdict {
+    let verifier = build(params).unwrap();
+    let task = Task::new(proof, Vec::<u8>::new(), Address::ZERO, 50);
+    tokio::time::timeout(Duration::from_secs(20), verifier.verify(&task))
+        .await
+        .expect("the verifier keeps its own time limit")
+}
+
+/// The JSON vector: its commitment hex (the proof of task) and payload.
+fn json_vector() -> (String, Vec<u8>, Vec<u8>) {
+    let all = vectors();
+    let v = &all["vectors"][4];
+    let c = commitment(v);
+    (
+        format!("0x{}", hex::encode(encode_g1_uncompressed(&c))),
+        hex_bytes(&v["payload"]),
+        hex_bytes(&v["blob"]),
+    )
+}
+
+async fn served() -> (String, String) {
+    let (key, payload, blob) = json_vector();
+    let mut map = HashMap::new();
+    map.insert(key.clone(), payload);
+    map.insert("0xb10b".to_owned(), blob);
+    (endpoint(map).await, key)
+}
+
+fn params(endpoints: &[String], extra: &str) -> String {
+    let list: Vec<String> = endpoints.iter().map(|e| format!("{e:?}")).collect();
+    format!(
+        "endpoints = [{}]\nsrs_g1_file = \"insecure-g1.point\"\nsrs_points = 64\n{extra}",
+        list.join(", ")
+    )
+}
+
+#[tokio::test]
+async fn a_payload_matching_the_commitment_is_valid_and_handed_on() {
+    let (base, key) = served().await;
+    let p = params(&[format!("{base}/good")], "");
+    assert_eq!(run(&p, &key).await, Verdict::Valid);
+    let p = params(
+        &[format!("{base}/good")],
+        "then = { verifier = \"text-equals\", params = { expected = '{\"answer\":42,\"source\":\"eigenda\"}' } }",
+    );
+    assert_eq!(run(&p, &key).await, Verdict::Valid);
+    let p = params(
+        &[format!("{base}/good")],
+        "then = { verifier = \"text-equals\", params = { expected = \"other\" } }",
+    );
+    assert!(matches!(run(&p, &key).await, Verdict::Invalid { .. }));
+}
+
+#[tokio::test]
+async fn a_served_blob_is_checked_then_decoded() {
+    // The endpoint's key differs from the commitment: the JSON form names both.
+    let (base, key) = served().await;
+    let proof = format!("{{\"commitment\": \"{key}\", \"key\": \"0xb10b\"}}");
+    let p = params(
+        &[format!("{base}/good")],
+        "serves = \"blob\"\nthen = { verifier = \"text-equals\", params = { expected = '{\"answer\":42,\"source\":\"eigenda\"}' } }",
+    );
+    assert_eq!(run(&p, &proof).await, Verdict::Valid);
+    // Taken for a payload, the blob is re-encoded into another commitment.
+    let p = params(&[format!("{base}/good")], "");
+    assert!(matches!(run(&p, &proof).await, Verdict::Undecided { .. }));
+}
+
+#[tokio::test]
+async fn a_lying_endpoint_is_undecided_and_the_next_one_is_tried() {
+    let (base, key) = served().await;
+    let p = params(&[format!("{base}/tampered")], "");
+    let verdict = run(&p, &key).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("/tampered") && cause.contains("commitment differs")),
+        "{verdict:?}"
+    );
+    let p = params(&[format!("{base}/tampered"), format!("{base}/good")], "");
+    assert_eq!(run(&p, &key).await, Verdict::Valid);
+}
+
+#[tokio::test]
+async fn slow_endless_and_missing_endpoints_are_undecided() {
+    let (base, key) = served().await;
+    let p = params(&[format!("{base}/slow")], "timeout_ms = 400");
+    assert!(
+        matches!(run(&p, &key).await, Verdict::Undecided { cause } if cause.contains("timed out"))
+    );
+    let p = params(&[format!("{base}/endless")], "max_size_bytes = 100000");
+    assert!(matches!(run(&p, &key).await, Verdict::Undecided { cause } if cause.contains("limit")));
+    let p = params(
+        &[format!("{base}/missing"), "http://127.0.0.1:9".into()],
+        "",
+    );
+    let verdict = run(&p, &key).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("HTTP 404") && cause.contains("cannot connect")),
+        "{verdict:?}"
+    );
+    let p = params(
+        &[format!("{base}/missing")],
+        "unavailable_is_invalid = true",
+    );
+    assert!(matches!(run(&p, &key).await, Verdict::Invalid { .. }));
+}
+
+#[tokio::test]
+async fn rejects_a_commitment_off_the_curve() {
+    let (base, key) = served().await;
+    let mut bytes = hex::decode(&key[2..]).unwrap();
+    bytes[63] ^= 1;
+    let p = params(&[format!("{base}/good")], "");
+    let verdict = run(&p, &format!("0x{}", hex::encode(bytes))).await;
+    assert!(
+        matches!(&verdict, Verdict::Invalid { reason } if reason.contains("not on the curve")),
+        "{verdict:?}"
+    );
+    assert!(matches!(run(&p, "0x1234").await, Verdict::Invalid { .. }));
+}
+
+#[test]
+fn config_mistakes_name_their_key() {
+    let e = build("endpoints = []\nsrs_g1_file = \"insecure-g1.point\"")
+        .err()
+        .unwrap();
+    assert_eq!(e.key, "params.endpoints");
+    let e = build("endpoints = [\"http://x\"]\nsrs_g1_file = \"missing.point\"")
+        .err()
+        .unwrap();
+    assert_eq!(e.key, "params.srs_g1_file");
+    let e =
+        build("endpoints = [\"http://x\"]\nsrs_g1_file = \"insecure-g1.point\"\nsrs_points = 65")
+            .err()
+            .unwrap();
+    assert!(e.message.contains("64 points"), "{e}");
+}

@@ -1,0 +1,591 @@
+//! The `ipfs` kind against fixtures made by the JS reference importer and
+//! `@ipld/car`, and against a local gateway that serves correct, tampered,
+//! truncated, endless, slow and missing content.
+
+#![cfg(feature = "ipfs")]
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use taskproof_core::{
+    Address, BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait,
+};
+use taskproof_verifiers::ipfs::{
+    BytesCheck, CarError, CarLimits, ContentMatch, ImportProfile, IpfsCid, cid_of, verify_car,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/ipfs");
+
+/// byte[i] = ((i * 0x9E3779B1 mod 2^32) XOR seed) >> 24, as generate.mjs makes it.
+fn content(size: usize, seed: u32) -> Vec<u8> {
+    (0..size)
+        .map(|i| (((i as u32).wrapping_mul(0x9E37_79B1) ^ seed) >> 24) as u8)
+        .collect()
+}
+
+fn json(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn car_bytes(file: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{file}")).unwrap()
+}
+
+fn cid(text: &str) -> IpfsCid {
+    IpfsCid::try_from(text).unwrap()
+}
+
+#[test]
+fn cids_match_the_js_importer_for_every_profile_and_size() {
+    let vectors = json("cids.json");
+    let mut checked = 0;
+    for v in vectors["vectors"].as_array().unwrap() {
+        if v["heavy"].as_bool().unwrap() {
+            // Over 1 GiB: checked in release by benches/scripts/cid_vs_js.sh.
+            continue;
+        }
+        let profile: ImportProfile = v["profile"].as_str().unwrap().parse().unwrap();
+        let size = v["size"].as_u64().unwrap() as usize;
+        let data = content(size, v["seed"].as_u64().unwrap() as u32);
+        let expected = v["cid"].as_str().unwrap();
+        let got = cid_of(&data, profile).unwrap();
+        assert_eq!(got.to_string(), expected, "{profile} size {size}");
+
+        // Plain bytes against the CID, trying every profile, name the right one.
+        let mut check = BytesCheck::new(cid(expected), &ImportProfile::ALL, 2).unwrap();
+        check.write(&data);
+        let matched = check.finish().unwrap();
+        if got.codec() == 0x55 {
+            assert_eq!(matched, ContentMatch::RawBlock);
+        } else if profile == ImportProfile::UnixfsV0_2015 {
+            assert_eq!(matched, ContentMatch::Profile(profile));
+        } else {
+            assert!(matches!(matched, ContentMatch::Profile(p) if p.raw_leaves()));
+        }
+        checked += 1;
+    }
+    // 7 sizes for unixfs-v0-2015 and helia-default (the last needs a second
+    // tree level), 6 for unixfs-v1-2025, and one other seed.
+    assert_eq!(checked, 21);
+}
+
+#[test]
+fn rejects_bytes_that_differ_by_one_byte() {
+    let mut data = content(300_000, 0x5eed);
+    let expected = cid_of(&data, ImportProfile::UnixfsV0_2015).unwrap();
+    data[299_999] ^= 1;
+    let mut check = BytesCheck::new(expected, &ImportProfile::ALL, 0).unwrap();
+    check.write(&data);
+    let err = check.finish().unwrap_err().to_string();
+    assert!(err.contains("unixfs-v0-2015 gives"), "{err}");
+}
+
+fn verify(car: &[u8], root: Option<&IpfsCid>) -> Result<(Vec<u8>, u64), CarError> {
+    let mut out = Vec::new();
+    let limits = CarLimits {
+        threads: 2,
+        ..CarLimits::default()
+    };
+    let verified = verify_car(car, root, &limits, &mut |d| {
+        out.extend_from_slice(d);
+        Ok(())
+    })?;
+    assert_eq!(verified.file_size, out.len() as u64);
+    Ok((out, verified.blocks))
+}
+
+#[test]
+fn every_js_car_fixture_verifies_and_reassembles() {
+    for car in json("cars.json").as_array().unwrap() {
+        let bytes = car_bytes(car["file"].as_str().unwrap());
+        let root = cid(car["root"].as_str().unwrap());
+        let (out, _) = verify(&bytes, Some(&root)).unwrap();
+        let size = car["size"].as_u64().unwrap() as usize;
+        let expected = match car["seed"].as_u64() {
+            Some(seed) => content(size, seed as u32),
+            None => b"{\"answer\":42,\"source\":\"ipfs\"}\n".to_vec(),
+        };
+        assert_eq!(out, expected, "{car}");
+        // The same root under its other CID version is the same DAG.
+        if let Ok(v1) = root.into_v1() {
+            assert!(verify(&bytes, Some(&v1)).is_ok());
+        }
+    }
+}
+
+/// Offset of the last block's data (the last byte of the file belongs to it).
+fn multi_car() -> (Vec<u8>, IpfsCid) {
+    (
+        car_bytes("car/multi-helia-default.car"),
+        cid("bafybeicnyxlrhx7wftzawhf5smdmz2qm5kycai3ffvnawhxgchsypllqiu"),
+    )
+}
+
+#[test]
+fn rejects_a_car_with_a_tampered_block() {
+    let (mut bytes, root) = multi_car();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    assert!(matches!(
+        verify(&bytes, Some(&root)),
+        Err(CarError::HashMismatch(_))
+    ));
+}
+
+#[test]
+fn a_tampered_size_field_is_reported_as_tampering() {
+    // The last bytes of a dag-pb leaf are its UnixFS filesize: changing it
+    // breaks the size claims too, but the block's hash says what happened.
+    let mut bytes = car_bytes("car/multi-unixfs-v0-2015.car");
+    let root = cid("QmRVja6XDV77XQY7iVyx2xvpqpoyXAw62WGZ1V55xVfc7J");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    assert!(matches!(
+        verify(&bytes, Some(&root)),
+        Err(CarError::HashMismatch(_))
+    ));
+}
+
+#[test]
+fn rejects_a_truncated_car() {
+    let (bytes, root) = multi_car();
+    for cut in [bytes.len() - 1, bytes.len() - 1200, 200] {
+        let err = verify(&bytes[..cut], Some(&root)).unwrap_err();
+        assert!(
+            matches!(err, CarError::MalformedBlock(_) | CarError::MissingBlock(_)),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn rejects_an_extra_block_not_in_the_dag() {
+    let (mut bytes, root) = multi_car();
+    let raw = car_bytes("car/raw-block.car");
+    // The raw CAR's only block section follows its 59-byte header.
+    let header_len = 1 + raw[0] as usize;
+    bytes.extend_from_slice(&raw[header_len..]);
+    assert!(matches!(
+        verify(&bytes, Some(&root)),
+        Err(CarError::ExtraBlock(_))
+    ));
+}
+
+#[test]
+fn rejects_a_car_for_another_root() {
+    let (bytes, _) = multi_car();
+    let other = cid("bafkreiftqcn5vnequfopcrkatooakx2lbe5wcgfmgsp2nal3v3prapfmdm");
+    assert!(matches!(
+        verify(&bytes, Some(&other)),
+        Err(CarError::RootNotInHeader { .. })
+    ));
+}
+
+#[test]
+fn rejects_blocks_swapped_out_of_dag_order() {
+    // Put the root's block last: the walk needs it first.
+    let (bytes, root) = multi_car();
+    let header_len = 1 + bytes[0] as usize;
+    let mut sections = Vec::new();
+    let mut at = header_len;
+    while at < bytes.len() {
+        let (len, n) = varint(&bytes[at..]);
+        sections.push(bytes[at..at + n + len].to_vec());
+        at += n + len;
+    }
+    assert_eq!(sections.len(), 3);
+    let mut swapped = bytes[..header_len].to_vec();
+    for s in sections[1..].iter().chain(&sections[..1]) {
+        swapped.extend_from_slice(s);
+    }
+    assert!(matches!(
+        verify(&swapped, Some(&root)),
+        Err(CarError::UnexpectedBlock { .. })
+    ));
+}
+
+fn varint(bytes: &[u8]) -> (usize, usize) {
+    let mut v = 0usize;
+    for (i, b) in bytes.iter().enumerate() {
+        v |= ((b & 0x7f) as usize) << (7 * i);
+        if b & 0x80 == 0 {
+            return (v, i + 1);
+        }
+    }
+    panic!("bad varint")
+}
+
+#[test]
+fn reads_a_carv2_wrapping_the_carv1() {
+    let (v1, root) = multi_car();
+    let mut v2 = vec![
+        0x0a, 0xa1, 0x67, b'v', b'e', b'r', b's', b'i', b'o', b'n', 0x02,
+    ];
+    v2.extend_from_slice(&[0u8; 16]);
+    v2.extend_from_slice(&(51u64 + 5).to_le_bytes());
+    v2.extend_from_slice(&(v1.len() as u64).to_le_bytes());
+    v2.extend_from_slice(&0u64.to_le_bytes());
+    v2.extend_from_slice(&[0u8; 5]);
+    v2.extend_from_slice(&v1);
+    let (out, _) = verify(&v2, Some(&root)).unwrap();
+    assert_eq!(out, content(263_144, 0x5eed));
+}
+
+#[test]
+fn rejects_a_file_larger_than_the_limit_before_reading_it() {
+    let (bytes, root) = multi_car();
+    let limits = CarLimits {
+        max_file_size: 1000,
+        ..CarLimits::default()
+    };
+    let err = verify_car(&bytes[..], Some(&root), &limits, &mut |_| Ok(())).unwrap_err();
+    assert!(matches!(err, CarError::TooLarge(1000)));
+}
+
+// ---------------------------------------------------------------------------
+// A local gateway.
+
+struct Content {
+    car: Vec<u8>,
+    plain: Vec<u8>,
+}
+
+async fn gateway(content: HashMap<String, Content>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let content = Arc::new(content);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let content = content.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                // /{mode}/ipfs/{cid}[?format=car]
+                let mut parts = path.trim_start_matches('/').splitn(3, '/');
+                let mode = parts.next().unwrap_or("").to_owned();
+                let rest = parts.nth(1).unwrap_or("");
+                let (cid, car) = match rest.split_once("?format=car") {
+                    Some((cid, _)) => (cid.to_owned(), true),
+                    None => (rest.to_owned(), false),
+                };
+                let found = content.get(&cid);
+                let body = match (mode.as_str(), found) {
+                    (_, None) | ("missing", _) => None,
+                    ("plain-only", Some(_)) if car => None,
+                    (_, Some(c)) => Some(if car { c.car.clone() } else { c.plain.clone() }),
+                };
+                let Some(mut body) = body else {
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await;
+                    return;
+                };
+                match mode.as_str() {
+                    "tampered" => {
+                        let last = body.len() - 1;
+                        body[last] ^= 0xff;
+                    }
+                    "truncated" => body.truncate(body.len() / 2),
+                    "slow" => tokio::time::sleep(Duration::from_secs(5)).await,
+                    "endless" => {
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")
+                            .await;
+                        let _ = socket.write_all(&body).await;
+                        let zeros = vec![0u8; 64 * 1024];
+                        while socket.write_all(&zeros).await.is_ok() {}
+                        return;
+                    }
+                    _ => {}
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    if mode == "truncated" {
+                        body.len() * 2
+                    } else {
+                        body.len()
+                    }
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+const JSON_V0: &str = "QmYKZqb8jF6nmbTxRPrKtgYjiTg44dSwaTBKrcarRnhQsr";
+const JSON_TEXT: &[u8] = b"{\"answer\":42,\"source\":\"ipfs\"}\n";
+
+async fn fixture_gateway() -> String {
+    let mut map = HashMap::new();
+    map.insert(
+        JSON_V0.to_owned(),
+        Content {
+            car: car_bytes("car/json-v0.car"),
+            plain: JSON_TEXT.to_vec(),
+        },
+    );
+    let (car, root) = multi_car();
+    map.insert(
+        root.to_string(),
+        Content {
+            car,
+            plain: content(263_144, 0x5eed),
+        },
+    );
+    let binary = vec![0xffu8, 0xfe, 0x00];
+    let binary_cid = cid_of(&binary, ImportProfile::UnixfsV0_2015).unwrap();
+    map.insert(
+        binary_cid.to_string(),
+        Content {
+            car: Vec::new(),
+            plain: binary,
+        },
+    );
+    gateway(map).await
+}
+
+/// A test-only inner verifier: Valid when the proof of task equals `expected`.
+struct TextEquals(String);
+
+#[async_trait]
+impl Verifier for TextEquals {
+    async fn verify(&self, task: &Task) -> Verdict {
+        if task.proof_of_task == self.0 {
+            Verdict::Valid
+        } else {
+            Verdict::invalid("unexpected text")
+        }
+    }
+}
+
+struct TextEqualsFactory;
+
+impl VerifierFactory for TextEqualsFactory {
+    fn kind(&self) -> &str {
+        "text-equals"
+    }
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+        let expected = ctx
+            .raw_params()
+            .get("expected")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| ctx.error("expected", "missing"))?;
+        Ok(Arc::new(TextEquals(expected.to_owned())))
+    }
+}
+
+fn build(params: &str) -> Result<Arc<dyn Verifier>, ConfigError> {
+    let mut registry = taskproof_verifiers::builtin_registry();
+    registry.register(TextEqualsFactory).unwrap();
+    let table: toml::Table = params.parse().unwrap();
+    let ctx = BuildContext::standalone(&table, Path::new("."), &registry);
+    registry.get("ipfs").unwrap().build(&ctx)
+}
+
+fn task(proof: &str) -> Task {
+    Task::new(proof, Vec::<u8>::new(), Address::ZERO, 40)
+}
+
+async fn run(params: &str, proof: &str) -> Verdict {
+    let verifier = build(params).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), verifier.verify(&task(proof)))
+        .await
+        .expect("the verifier keeps its own time limit")
+}
+
+#[tokio::test]
+async fn a_trustless_gateway_serving_the_car_is_valid() {
+    let gw = fixture_gateway().await;
+    let params = format!("gateways = [\"{gw}/good\"]");
+    assert_eq!(run(&params, JSON_V0).await, Verdict::Valid);
+    assert_eq!(
+        run(&params, &format!("ipfs://{JSON_V0}")).await,
+        Verdict::Valid
+    );
+    let (_, root) = multi_car();
+    assert_eq!(run(&params, &root.to_string()).await, Verdict::Valid);
+}
+
+#[tokio::test]
+async fn plain_bytes_are_rebuilt_when_the_gateway_has_no_car() {
+    let gw = fixture_gateway().await;
+    let params = format!("gateways = [\"{gw}/plain-only\"]");
+    assert_eq!(run(&params, JSON_V0).await, Verdict::Valid);
+    // Without the matching profile, the bytes cannot be proven.
+    let params = format!("gateways = [\"{gw}/plain-only\"]\nprofiles = [\"helia-default\"]");
+    let verdict = run(&params, JSON_V0).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("helia-default gives")),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lying_gateway_is_undecided_and_the_next_one_is_tried() {
+    let gw = fixture_gateway().await;
+    let (_, root) = multi_car();
+    let params = format!("gateways = [\"{gw}/tampered\"]");
+    let verdict = run(&params, &root.to_string()).await;
+    match &verdict {
+        Verdict::Undecided { cause } => {
+            assert!(cause.contains("/tampered"), "{cause}");
+            assert!(cause.contains("does not match its hash"), "{cause}");
+            assert!(cause.contains("plain: the bytes do not give"), "{cause}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let params = format!("gateways = [\"{gw}/tampered\", \"{gw}/good\"]");
+    assert_eq!(run(&params, &root.to_string()).await, Verdict::Valid);
+}
+
+#[tokio::test]
+async fn a_truncated_response_is_undecided() {
+    let gw = fixture_gateway().await;
+    let (_, root) = multi_car();
+    let params = format!("gateways = [\"{gw}/truncated\"]");
+    assert!(matches!(
+        run(&params, &root.to_string()).await,
+        Verdict::Undecided { .. }
+    ));
+}
+
+#[tokio::test]
+async fn an_endless_response_stops_at_the_size_limit() {
+    let gw = fixture_gateway().await;
+    let params = format!("gateways = [\"{gw}/endless\"]\nmax_size_bytes = 100000");
+    let started = Instant::now();
+    let verdict = run(&params, JSON_V0).await;
+    match &verdict {
+        Verdict::Undecided { cause } => assert!(cause.contains("limit"), "{cause}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_slow_gateway_times_out_undecided() {
+    let gw = fixture_gateway().await;
+    let params = format!("gateways = [\"{gw}/slow\"]\ntimeout_ms = 400");
+    let started = Instant::now();
+    let verdict = run(&params, JSON_V0).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("timed out")),
+        "{verdict:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn missing_content_is_undecided_unless_unavailability_is_invalid() {
+    let gw = fixture_gateway().await;
+    let params = format!("gateways = [\"{gw}/missing\", \"http://127.0.0.1:9\"]");
+    let verdict = run(&params, JSON_V0).await;
+    match &verdict {
+        Verdict::Undecided { cause } => {
+            assert!(cause.contains("HTTP 404"), "{cause}");
+            assert!(
+                cause.contains("127.0.0.1:9: CAR: cannot connect"),
+                "{cause}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let params = format!("gateways = [\"{gw}/missing\"]\nunavailable_is_invalid = true");
+    assert!(matches!(
+        run(&params, JSON_V0).await,
+        Verdict::Invalid { .. }
+    ));
+}
+
+#[tokio::test]
+async fn the_content_becomes_the_inner_verifiers_proof_of_task() {
+    let gw = fixture_gateway().await;
+    let expected = String::from_utf8(JSON_TEXT.to_vec()).unwrap();
+    let params = format!(
+        "gateways = [\"{gw}/good\"]\nthen = {{ verifier = \"text-equals\", params = {{ expected = {expected:?} }} }}"
+    );
+    assert_eq!(run(&params, JSON_V0).await, Verdict::Valid);
+    let params = format!(
+        "gateways = [\"{gw}/good\"]\nthen = {{ verifier = \"text-equals\", params = {{ expected = \"other\" }} }}"
+    );
+    assert!(matches!(
+        run(&params, JSON_V0).await,
+        Verdict::Invalid { .. }
+    ));
+}
+
+#[tokio::test]
+async fn non_utf8_content_is_invalid_for_an_inner_verifier() {
+    let gw = fixture_gateway().await;
+    let binary_cid = cid_of(&[0xff, 0xfe, 0x00], ImportProfile::UnixfsV0_2015).unwrap();
+    let params = format!(
+        "gateways = [\"{gw}/plain-only\"]\nthen = {{ verifier = \"text-equals\", params = {{ expected = \"x\" }} }}"
+    );
+    let verdict = run(&params, &binary_cid.to_string()).await;
+    assert!(
+        matches!(&verdict, Verdict::Invalid { reason } if reason.contains("not UTF-8")),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_proof_of_task_that_is_not_a_cid_is_invalid() {
+    let params = "gateways = [\"http://127.0.0.1:9\"]";
+    assert!(matches!(
+        run(params, "not a cid").await,
+        Verdict::Invalid { .. }
+    ));
+    // A dag-cbor CID names no file.
+    let verdict = run(
+        params,
+        "bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+    )
+    .await;
+    assert!(matches!(verdict, Verdict::Invalid { .. }), "{verdict:?}");
+}
+
+#[tokio::test]
+async fn an_identity_cid_needs_no_gateway() {
+    // bafkqaaa... is the identity CID of "hello".
+    let identity = IpfsCid::new_v1(0x55, multihash::Multihash::wrap(0, b"hello").unwrap());
+    let params = "gateways = [\"http://127.0.0.1:9\"]\nthen = { verifier = \"text-equals\", params = { expected = \"hello\" } }";
+    assert_eq!(run(params, &identity.to_string()).await, Verdict::Valid);
+}
+
+#[test]
+fn config_mistakes_name_their_key() {
+    let e = build("gateways = []").err().unwrap();
+    assert_eq!(e.key, "params.gateways");
+    let e = build("gateways = [\"ftp://x\"]").err().unwrap();
+    assert_eq!(e.key, "params.gateways[0]");
+    let e = build("gateways = [\"http://x\"]\nprofiles = [\"unixfs-v9\"]")
+        .err()
+        .unwrap();
+    assert!(e.message.contains("unknown import profile"), "{e}");
+    let e = build("gateways = [\"http://x\"]\nthen = { verifier = \"ghost\" }")
+        .err()
+        .unwrap();
+    assert_eq!(e.key, "params.then.verifier");
+}
