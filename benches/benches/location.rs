@@ -44,6 +44,16 @@ fn bench(c: &mut Criterion) {
         verifying_contract: address!("C2679fBD37d54388Ce493F1DB75320D236e1815e"),
     };
     assert_eq!(attestation::verify(VALID, &domain).unwrap().signer, ALICE);
+    // The floor: one secp256k1 public-key recovery and nothing else.
+    let signature = alloy_primitives::Signature::from_scalars_and_parity(
+        alloy_primitives::B256::repeat_byte(0x11),
+        alloy_primitives::B256::repeat_byte(0x22),
+        false,
+    );
+    let digest = alloy_primitives::B256::repeat_byte(0x33);
+    c.bench_function("location/secp256k1-recover-only", |b| {
+        b.iter(|| black_box(&signature).recover_address_from_prehash(black_box(&digest)))
+    });
     c.bench_function("location/recover-eip712-signer", |b| {
         b.iter(|| attestation::verify(black_box(VALID), &domain))
     });
