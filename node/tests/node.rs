@@ -597,3 +597,43 @@ fn verify_cli_prints_one_json_line_and_exits_by_verdict() {
         Some(3)
     );
 }
+
+/// The two curl examples of the README, replayed against the bundled config:
+/// the first must be valid, the second invalid.
+#[tokio::test]
+async fn readme_curl_examples_answer_as_documented() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let bodies: Vec<String> = readme
+        .lines()
+        .filter(|l| l.starts_with("curl ") && l.contains("/task/validate"))
+        .map(|l| {
+            l.split(" -d '")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches('\'')
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        bodies.len(),
+        2,
+        "the README shows a valid and an invalid example"
+    );
+    let text = std::fs::read_to_string(format!("{ROOT}/taskproof.toml"))
+        .unwrap()
+        .replace("127.0.0.1:4002", "127.0.0.1:0")
+        .replace("\"fixtures/", &format!("\"{ROOT}/fixtures/"));
+    let node = start(&text, &[]);
+    let (status, answer) = post(&node, "/task/validate", bodies[0].clone()).await;
+    assert_eq!(
+        (status, answer["data"].clone()),
+        (200, json!(true)),
+        "{answer}"
+    );
+    let (status, answer) = post(&node, "/task/validate", bodies[1].clone()).await;
+    assert_eq!(
+        (status, answer["data"].clone()),
+        (200, json!(false)),
+        "{answer}"
+    );
+}
