@@ -44,6 +44,26 @@ fn bench(c: &mut Criterion) {
         verifying_contract: address!("C2679fBD37d54388Ce493F1DB75320D236e1815e"),
     };
     assert_eq!(attestation::verify(VALID, &domain).unwrap().signer, ALICE);
+    // The floor: one secp256k1 public-key recovery and nothing else.
+    // The fixture's (r, s) has a valid r, so recovery succeeds for any digest.
+    let doc: serde_json::Value = serde_json::from_str(VALID).unwrap();
+    let part = |k: &str| -> alloy_primitives::B256 {
+        doc["sig"]["signature"][k]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let signature = alloy_primitives::Signature::from_scalars_and_parity(
+        part("r"),
+        part("s"),
+        doc["sig"]["signature"]["v"] == 28,
+    );
+    let digest = alloy_primitives::B256::repeat_byte(0x33);
+    assert!(signature.recover_address_from_prehash(&digest).is_ok());
+    c.bench_function("location/secp256k1-recover-only", |b| {
+        b.iter(|| black_box(&signature).recover_address_from_prehash(black_box(&digest)))
+    });
     c.bench_function("location/recover-eip712-signer", |b| {
         b.iter(|| attestation::verify(black_box(VALID), &domain))
     });

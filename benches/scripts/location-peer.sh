@@ -9,7 +9,7 @@ fixtures="$root/fixtures/location"
 
 (cd "$fixtures" && [ -d node_modules ] || npm ci --silent)
 
-cargo bench --quiet -p taskproof-benches --bench location -- 'location/recover-eip712-signer' >/dev/null
+cargo bench --quiet -p taskproof-benches --bench location -- 'location/recover-eip712-signer' >/dev/null 2>&1
 ours_ns=$(node -e 'const e=require(process.argv[1]);console.log(e.median.point_estimate)' \
   "$root/target/criterion/location_recover-eip712-signer/new/estimates.json")
 
@@ -35,7 +35,7 @@ console.log(samples[15]);
 
 awk -v ours="$ours_ns" -v peer="$peer_ns" 'BEGIN {
   printf "EAS off-chain signature check on fixtures/location/valid.json (median per attestation)\n"
-  printf "  taskproof (alloy, k256):                  %8.1f us\n", ours / 1000
+  printf "  taskproof (alloy, libsecp256k1):          %8.1f us\n", ours / 1000
   printf "  eas-sdk verifyOffchainAttestationSignature: %8.1f us\n", peer / 1000
   printf "  ratio (eas-sdk / taskproof):              %8.1fx\n", peer / ours
 }'

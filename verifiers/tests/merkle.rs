@@ -1,3 +1,4 @@
+#![cfg(feature = "merkle")]
 //! The `merkle` verifier against proofs made by the real tools:
 //! @openzeppelin/merkle-tree (fixtures/merkle/openzeppelin) and rs_merkle.
 

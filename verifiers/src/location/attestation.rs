@@ -149,6 +149,14 @@ pub struct Attestation {
     pub data: Bytes,
 }
 
+/// EAS's attestation package.
+#[derive(Deserialize)]
+struct Package {
+    sig: Signed,
+    #[serde(default)]
+    signer: Option<Address>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Signed {
@@ -222,23 +230,18 @@ impl<'de> Deserialize<'de> for Number {
 /// Parses a signed attestation (plain or packaged), checks it against the EAS
 /// `domain` and recovers its signer.
 pub fn verify(document: &str, domain: &EasDomain) -> Result<Attestation, AttestationError> {
-    let value: Value =
-        serde_json::from_str(document).map_err(|e| AttestationError::Malformed(e.to_string()))?;
-    let (signed, claimed_signer) = match value {
-        Value::Object(mut package) if package.contains_key("sig") => {
-            let signer = match package.remove("signer") {
-                None | Some(Value::Null) => None,
-                Some(s) => Some(
-                    serde_json::from_value::<Address>(s)
-                        .map_err(|e| AttestationError::Malformed(format!("signer: {e}")))?,
-                ),
-            };
-            (package.remove("sig").unwrap_or(Value::Null), signer)
-        }
-        other => (other, None),
+    // Straight into the typed structs: no intermediate JSON tree.
+    let (signed, claimed_signer) = match serde_json::from_str::<Package>(document) {
+        Ok(package) => (package.sig, package.signer),
+        Err(as_package) => match serde_json::from_str::<Signed>(document) {
+            Ok(signed) => (signed, None),
+            Err(as_signed) => {
+                return Err(AttestationError::Malformed(format!(
+                    "neither an attestation package ({as_package}) nor a signed attestation ({as_signed})"
+                )));
+            }
+        },
     };
-    let signed: Signed =
-        serde_json::from_value(signed).map_err(|e| AttestationError::Malformed(e.to_string()))?;
     let m = &signed.message;
     for version in [signed.version.0, m.version.0] {
         if version != u64::from(OFFCHAIN_VERSION) {

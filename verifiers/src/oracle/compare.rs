@@ -110,12 +110,9 @@ pub(crate) fn compare(
     }
     match combine {
         Combine::Median => match median(observed) {
-            Some(value) => judge(
-                field,
-                claimed,
-                &value,
-                &format!("median of {} sources", observed.len()),
-            ),
+            Some(value) => judge(field, claimed, &value, &|| {
+                format!("median of {} sources", observed.len())
+            }),
             None => FieldOutcome::Unknown(format!(
                 "field `{}`: the sources disagree and no value has a majority",
                 field.name
@@ -133,7 +130,7 @@ pub(crate) fn compare(
                 }
             }
             for (si, value) in observed {
-                let outcome = judge(field, claimed, value, &format!("source {si}"));
+                let outcome = judge(field, claimed, value, &|| format!("source {si}"));
                 if outcome != FieldOutcome::Agrees {
                     return outcome;
                 }
@@ -152,7 +149,13 @@ fn agree(tolerance: &Tolerance, a: &Scalar, b: &Scalar) -> bool {
     }
 }
 
-fn judge(field: &Field, claimed: &Scalar, observed: &Scalar, from: &str) -> FieldOutcome {
+/// `from` names the observation; it is only formatted for a disagreement.
+fn judge(
+    field: &Field,
+    claimed: &Scalar,
+    observed: &Scalar,
+    from: &dyn Fn() -> String,
+) -> FieldOutcome {
     let ok = match (claimed, observed) {
         (Scalar::Number(c), Scalar::Number(o)) => field.tolerance.admits(*c, *o),
         _ => claimed == observed,
@@ -165,8 +168,10 @@ fn judge(field: &Field, claimed: &Scalar, observed: &Scalar, from: &str) -> Fiel
             _ => "exact".into(),
         };
         FieldOutcome::Disagrees(format!(
-            "field `{}` ({}): claimed {claimed}, observed {observed} ({from}), tolerance {tolerance}",
-            field.name, field.pointer
+            "field `{}` ({}): claimed {claimed}, observed {observed} ({}), tolerance {tolerance}",
+            field.name,
+            field.pointer,
+            from()
         ))
     }
 }
