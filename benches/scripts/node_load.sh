@@ -6,6 +6,8 @@
 #   benches/scripts/node_load.sh            # 20 s per server, 64 connections
 #   DURATION=60 CONNECTIONS=128 benches/scripts/node_load.sh
 #   SKIP_PEER=1 benches/scripts/node_load.sh   # taskproof only (no Node.js needed)
+#   TASK=groth16 benches/scripts/node_load.sh   # valid Groth16 proofs through the batcher
+#                                               # (target >= 1,500/s; no peer)
 #
 # Installs wrk from Debian when missing; installs the peer's npm packages on
 # first use. Target on a 2-core machine: >= 25,000 requests/s, p99 <= 5 ms, no errors.
@@ -29,19 +31,25 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
+TASK=${TASK:-merkle}
 fixture=fixtures/merkle/openzeppelin/airdrop.proofs.json
 root=$(python3 -c "import json,sys;print(json.load(open('$fixture'))['root'])")
-body=$(python3 - "$fixture" <<'PY'
+if [ "$TASK" = groth16 ]; then
+  SKIP_PEER=1
+  body=$(python3 -c "import json;p=json.load(open('fixtures/groth16/multiplier/valid.json'))[0];print(json.dumps({'proofOfTask':json.dumps(p),'data':'0x','taskDefinitionId':1}))")
+else
+  body=$(python3 - "$fixture" <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1]))
 print(json.dumps({"proofOfTask": json.dumps(f["singles"][4]), "data": "0x", "taskDefinitionId": 1,
                   "performer": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}))
 PY
 )
+fi
 cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[$body]]
+wrk.body = [==[$body]==]
 LUA
 
 wait_http() { # url
@@ -72,19 +80,25 @@ print(f"{rps:.0f} {p99:.2f} {errors}")
 PY
 }
 
+if [ "$TASK" = groth16 ]; then
+  definition="verifier = \"groth16\"
+params = { verification_key = \"$PWD/fixtures/groth16/multiplier/verification_key.json\" }"
+else
+  definition="verifier = \"merkle\"
+params = { scheme = \"openzeppelin\", root = \"$root\", leaf_encoding = [\"address\", \"uint256\"] }"
+fi
 cat > "$work/taskproof.toml" <<TOML
 [node]
 listen = "127.0.0.1:$PORT"
 [[task_definitions]]
 id = 1
-name = "airdrop"
-verifier = "merkle"
-params = { scheme = "openzeppelin", root = "$root", leaf_encoding = ["address", "uint256"] }
+name = "$TASK"
+$definition
 TOML
 RUST_LOG=warn target/release/taskproof serve --config "$work/taskproof.toml" 2>"$work/node.log" &
 pids+=($!)
 wait_http "http://127.0.0.1:$PORT/task/validate"
-echo "== taskproof: ${DURATION}s, $CONNECTIONS connections" >&2
+echo "== taskproof ($TASK): ${DURATION}s, $CONNECTIONS connections" >&2
 read -r tp_rps tp_p99 tp_err < <(run_wrk "http://127.0.0.1:$PORT/task/validate")
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 
