@@ -25,7 +25,7 @@ mod encoding;
 mod point;
 mod srs;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use ark_bn254::G1Affine;
 use futures_util::StreamExt;
@@ -133,35 +133,20 @@ impl VerifierFactory for EigenDaFactory {
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
         let p: EigenDaParams = ctx.params()?;
-        if p.endpoints.is_empty() {
-            return Err(ctx.error("endpoints", "give at least one endpoint URL"));
-        }
-        for (i, e) in p.endpoints.iter().enumerate() {
-            if !(e.starts_with("http://") || e.starts_with("https://")) {
-                return Err(ctx.error(
-                    &format!("endpoints[{i}]"),
-                    format!("`{e}` is not an http(s) URL"),
-                ));
-            }
-        }
-        if p.max_size_bytes == 0
-            || p.timeout_ms == 0
-            || p.connect_timeout_ms == 0
-            || p.srs_points == 0
-        {
-            return Err(ctx.error(
-                "",
-                "srs_points, max_size_bytes, timeout_ms and connect_timeout_ms must be greater than 0",
-            ));
+        let limits = RetrievalLimits::from_params(
+            ctx,
+            "endpoints",
+            &p.endpoints,
+            p.max_size_bytes,
+            p.connect_timeout_ms,
+            p.timeout_ms,
+        )?;
+        if p.srs_points == 0 {
+            return Err(ctx.error("srs_points", "must be greater than 0"));
         }
         let path = ctx.resolve_path(&p.srs_g1_file);
         let srs = Srs::from_g1_point_file(&path, p.srs_points)
             .map_err(|e| ctx.error("srs_g1_file", format!("{}: {e}", path.display())))?;
-        let limits = RetrievalLimits {
-            max_size: p.max_size_bytes,
-            connect_timeout: Duration::from_millis(p.connect_timeout_ms),
-            timeout: Duration::from_millis(p.timeout_ms),
-        };
         let client = limits
             .client()
             .map_err(|e| ctx.error("endpoints", format!("cannot build the HTTP client: {e}")))?;

@@ -41,7 +41,7 @@ mod profile;
 mod recycle;
 mod unixfs;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use cid::Cid;
 use serde::Deserialize;
@@ -109,28 +109,14 @@ impl VerifierFactory for IpfsFactory {
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
         let p: IpfsParams = ctx.params()?;
-        if p.gateways.is_empty() {
-            return Err(ctx.error("gateways", "give at least one gateway URL"));
-        }
-        for (i, g) in p.gateways.iter().enumerate() {
-            if !(g.starts_with("http://") || g.starts_with("https://")) {
-                return Err(ctx.error(
-                    &format!("gateways[{i}]"),
-                    format!("`{g}` is not an http(s) URL"),
-                ));
-            }
-        }
-        if p.max_size_bytes == 0 || p.timeout_ms == 0 || p.connect_timeout_ms == 0 {
-            return Err(ctx.error(
-                "",
-                "max_size_bytes, timeout_ms and connect_timeout_ms must be greater than 0",
-            ));
-        }
-        let limits = RetrievalLimits {
-            max_size: p.max_size_bytes,
-            connect_timeout: Duration::from_millis(p.connect_timeout_ms),
-            timeout: Duration::from_millis(p.timeout_ms),
-        };
+        let limits = RetrievalLimits::from_params(
+            ctx,
+            "gateways",
+            &p.gateways,
+            p.max_size_bytes,
+            p.connect_timeout_ms,
+            p.timeout_ms,
+        )?;
         let gateways = Gateways::new(p.gateways, p.profiles, limits, p.plain_fallback)
             .map_err(|e| ctx.error("gateways", format!("cannot build the HTTP client: {e}")))?;
         let inner = build_then(ctx, p.then.as_ref())?;

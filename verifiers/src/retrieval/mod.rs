@@ -27,6 +27,40 @@ pub struct RetrievalLimits {
 }
 
 impl RetrievalLimits {
+    /// Checks a kind's endpoint list (`key`: at least one, each http(s)) and
+    /// its limits (each greater than 0), and returns the limits.
+    pub(crate) fn from_params(
+        ctx: &BuildContext<'_>,
+        key: &str,
+        urls: &[String],
+        max_size_bytes: u64,
+        connect_timeout_ms: u64,
+        timeout_ms: u64,
+    ) -> Result<Self, ConfigError> {
+        if urls.is_empty() {
+            return Err(ctx.error(key, "give at least one URL"));
+        }
+        for (i, url) in urls.iter().enumerate() {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ctx.error(
+                    &format!("{key}[{i}]"),
+                    format!("`{url}` is not an http(s) URL"),
+                ));
+            }
+        }
+        if max_size_bytes == 0 || timeout_ms == 0 || connect_timeout_ms == 0 {
+            return Err(ctx.error(
+                "",
+                "max_size_bytes, timeout_ms and connect_timeout_ms must be greater than 0",
+            ));
+        }
+        Ok(Self {
+            max_size: max_size_bytes,
+            connect_timeout: Duration::from_millis(connect_timeout_ms),
+            timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+
     /// The HTTP client these limits call for.
     pub(crate) fn client(&self) -> Result<reqwest::Client, String> {
         reqwest::Client::builder()
