@@ -280,15 +280,7 @@ impl EigenDaVerifier {
             .get(format!("{endpoint}/get/{key}"))
             .send()
             .await
-            .map_err(|e| {
-                if e.is_connect() {
-                    format!("cannot connect: {e}")
-                } else if e.is_timeout() {
-                    "timed out".into()
-                } else {
-                    e.to_string()
-                }
-            })?;
+            .map_err(|e| crate::retrieval::describe(&e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("HTTP {status}"));

@@ -132,7 +132,7 @@ impl Gateways {
                 .timeout(left)
                 .send()
                 .await
-                .map_err(|e| describe(&e))?;
+                .map_err(|e| crate::retrieval::describe(&e))?;
             let status = response.status();
             if !status.is_success() {
                 return Err(format!("HTTP {status}"));
@@ -214,15 +214,5 @@ impl Gateways {
                 .map_err(|e| e.to_string())
         })
         .await?
-    }
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_connect() {
-        format!("cannot connect: {e}")
-    } else if e.is_timeout() {
-        "timed out".into()
-    } else {
-        e.to_string()
     }
 }

@@ -215,3 +215,14 @@ pub(crate) async fn stream_body<T: Send + 'static>(
         .await
         .map_err(|e| format!("the verification worker failed: {e}"))
 }
+
+/// A short, stable account of a failed HTTP request, for Undecided causes.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        format!("cannot connect: {e}")
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else {
+        e.to_string()
+    }
+}
