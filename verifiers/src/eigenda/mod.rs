@@ -22,6 +22,7 @@
 //! eigenda-proxy certificate) differs from the commitment.
 
 mod encoding;
+mod msm;
 mod point;
 mod srs;
 
@@ -92,6 +93,9 @@ struct EigenDaParams {
     /// Points to load: the largest blob accepted, in symbols.
     #[serde(default = "default_srs_points")]
     srs_points: usize,
+    /// Memory for the fixed-base MSM table, in MiB (0: none).
+    #[serde(default = "default_msm_table_mib")]
+    msm_table_mib: usize,
     #[serde(default = "default_served")]
     serves: Served,
     #[serde(default = "default_max_size")]
@@ -109,6 +113,10 @@ struct EigenDaParams {
 fn default_srs_points() -> usize {
     // 512 KiB of blob: 16384 symbols.
     16_384
+}
+fn default_msm_table_mib() -> usize {
+    // The default 16384 points need 23 MiB.
+    64
 }
 fn default_served() -> Served {
     Served::Payload
@@ -146,7 +154,17 @@ impl VerifierFactory for EigenDaFactory {
         }
         let path = ctx.resolve_path(&p.srs_g1_file);
         let srs = Srs::from_g1_point_file(&path, p.srs_points)
-            .map_err(|e| ctx.error("srs_g1_file", format!("{}: {e}", path.display())))?;
+            .map_err(|e| ctx.error("srs_g1_file", format!("{}: {e}", path.display())))?
+            .with_msm_table(p.msm_table_mib.saturating_mul(1 << 20));
+        if srs.msm_table_points() < p.srs_points {
+            tracing::info!(
+                task_definition = ctx.task_definition_id(),
+                covered = srs.msm_table_points(),
+                srs_points = p.srs_points,
+                "the MSM table covers only part of the SRS; longer blobs use the slower plain MSM \
+                 (raise msm_table_mib to cover them)"
+            );
+        }
         let client = limits
             .client()
             .map_err(|e| ctx.error("endpoints", format!("cannot build the HTTP client: {e}")))?;
