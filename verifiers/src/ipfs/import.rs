@@ -364,11 +364,12 @@ pub fn cid_of_reader(
 const MAX_AHEAD: u64 = 64;
 
 /// The root CID and size of the regular file `file` under `profile`, as
-/// [`cid_of_reader`] gives it, computed faster: each of `threads` workers
-/// (at least one) claims the next leaf chunk, reads exactly that chunk with a
-/// positional read into its own reused buffer (still hot in cache when it is
-/// hashed) and hashes it; the caller's thread only orders the leaf links and
-/// builds the tree. `progress` gets the bytes hashed so far, in order.
+/// [`cid_of_reader`] gives it, computed faster: each of `threads` hashing
+/// threads (the caller's and `threads - 1` more) claims the next leaf chunk,
+/// reads exactly that chunk with a positional read into its own reused
+/// buffer (still hot in cache when it is hashed) and hashes it; the caller's
+/// thread also orders the leaf links and builds the tree. `progress` gets the
+/// bytes hashed so far, in order.
 ///
 /// The length is taken from the file's metadata at the start; the file ending
 /// early, or having another length at the end, is an error. Anything but a
@@ -391,7 +392,7 @@ pub fn cid_of_file(
 
 #[cfg(unix)]
 mod positional {
-    //! The leaf workers of [`super::cid_of_file`].
+    //! The leaf hashing of [`super::cid_of_file`].
 
     use std::{
         collections::BTreeMap,
@@ -400,8 +401,8 @@ mod positional {
         os::unix::fs::FileExt,
         sync::{
             Condvar, Mutex,
-            atomic::{AtomicBool, AtomicU64, Ordering},
-            mpsc::{Sender, channel},
+            atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst},
+            mpsc::{Receiver, Sender, channel},
         },
     };
 
@@ -409,7 +410,7 @@ mod positional {
 
     use super::{ImportProfile, Link, MAX_AHEAD, Tree, hash_leaf};
 
-    /// What the workers share.
+    /// What the hashing threads share.
     struct Shared<'a> {
         file: &'a File,
         profile: ImportProfile,
@@ -421,45 +422,50 @@ mod positional {
         next_wanted: AtomicU64,
         /// Set when the import stops early; workers then return.
         stop: AtomicBool,
-        /// Wakes workers waiting for `next_wanted` to advance.
+        /// Workers waiting for `next_wanted` to advance.
+        waiting: AtomicUsize,
         lock: Mutex<()>,
         advanced: Condvar,
     }
 
     impl Shared<'_> {
-        /// Wakes every waiting worker after `next_wanted` or `stop` changed.
+        /// Wakes waiting workers after `next_wanted` or `stop` changed.
         fn wake(&self) {
-            // Taking the lock orders the change before any waiter's re-check.
-            drop(self.lock.lock());
-            self.advanced.notify_all();
+            // A worker counts itself as waiting before its last check, under
+            // the lock it holds until it sleeps: either it saw the change or
+            // it is asleep by the time the lock is ours.
+            if self.waiting.load(SeqCst) > 0 {
+                drop(self.lock.lock());
+                self.advanced.notify_all();
+            }
         }
 
-        /// Waits until chunk `index` is at most `MAX_AHEAD` ahead of the
+        /// Waits until chunk `index` is less than `MAX_AHEAD` ahead of the
         /// tree; false when the import stopped.
         fn wait_turn(&self, index: u64) -> bool {
-            let ready = |s: &Self| {
-                s.stop.load(Ordering::Acquire)
-                    || index < s.next_wanted.load(Ordering::Acquire) + MAX_AHEAD
-            };
+            let ready =
+                |s: &Self| s.stop.load(SeqCst) || index < s.next_wanted.load(SeqCst) + MAX_AHEAD;
             if !ready(self) {
                 let Ok(mut guard) = self.lock.lock() else {
                     return false;
                 };
+                self.waiting.fetch_add(1, SeqCst);
                 while !ready(self) {
                     guard = match self.advanced.wait(guard) {
                         Ok(g) => g,
-                        Err(_) => return false,
+                        Err(_) => break,
                     };
                 }
+                self.waiting.fetch_sub(1, SeqCst);
             }
-            !self.stop.load(Ordering::Acquire)
+            !self.stop.load(SeqCst)
         }
 
+        /// The loop of a spawned worker: claim, read, hash, send.
         fn work(&self, results: Sender<(u64, io::Result<Link>)>) {
-            let size = self.profile.chunk_size();
-            let mut buffer = vec![0u8; size];
+            let mut buffer = vec![0u8; self.profile.chunk_size()];
             loop {
-                let index = self.next_claim.fetch_add(1, Ordering::Relaxed);
+                let index = self.next_claim.fetch_add(1, SeqCst);
                 if index >= self.chunks || !self.wait_turn(index) {
                     return;
                 }
@@ -502,7 +508,7 @@ mod positional {
         len: u64,
         profile: ImportProfile,
         threads: usize,
-        mut progress: impl FnMut(u64),
+        progress: impl FnMut(u64),
     ) -> io::Result<(Cid, u64)> {
         let size = profile.chunk_size() as u64;
         let shared = Shared {
@@ -514,72 +520,114 @@ mod positional {
             next_claim: AtomicU64::new(0),
             next_wanted: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
             lock: Mutex::new(()),
             advanced: Condvar::new(),
         };
-        let mut tree = Tree::new(profile);
+        let mut order = Order {
+            shared: &shared,
+            tree: Tree::new(profile),
+            parked: BTreeMap::new(),
+            next: 0,
+            done: 0,
+            progress,
+        };
         std::thread::scope(|scope| {
             let (tx, rx) = channel();
-            let mut spawned = 0;
-            for _ in 0..threads.max(1) {
+            // The calling thread is one of the `threads`; if a worker cannot
+            // be started, the others (at least the caller) do its share.
+            for _ in 1..threads.max(1) {
                 let tx = tx.clone();
                 let shared = &shared;
-                let worker = std::thread::Builder::new()
+                let _ = std::thread::Builder::new()
                     .name("taskproof-hash".into())
                     .spawn_scoped(scope, move || shared.work(tx));
-                if worker.is_ok() {
-                    spawned += 1;
-                }
             }
             drop(tx);
-            let ordered = if spawned == 0 {
-                Err(io::Error::other("no hashing thread could be started"))
-            } else {
-                order_links(&shared, &rx, &mut tree, &mut progress)
-            };
-            if ordered.is_err() {
-                shared.stop.store(true, Ordering::Release);
+            let result = order.run(&rx);
+            if result.is_err() {
+                shared.stop.store(true, SeqCst);
                 shared.wake();
             }
-            ordered
+            result
         })?;
         if file.metadata()?.len() != len {
             return Err(changed());
         }
-        let cid = tree
+        let cid = order
+            .tree
             .finish()
             .ok_or_else(|| io::Error::other("the importer produced no root"))?;
         Ok((cid, len))
     }
 
-    /// Receives leaf links in any order and pushes them into `tree` in order.
-    fn order_links(
-        shared: &Shared<'_>,
-        rx: &std::sync::mpsc::Receiver<(u64, io::Result<Link>)>,
-        tree: &mut Tree,
-        progress: &mut impl FnMut(u64),
-    ) -> io::Result<()> {
-        let mut parked = BTreeMap::new();
-        let mut next = 0u64;
-        let mut done = 0u64;
-        while next < shared.chunks {
+    /// The calling thread: hashes chunks too, and pushes every leaf link
+    /// into the tree in order.
+    struct Order<'a, P> {
+        shared: &'a Shared<'a>,
+        tree: Tree,
+        /// Links that arrived before the ones in front of them.
+        parked: BTreeMap<u64, Link>,
+        /// The next chunk index the tree needs.
+        next: u64,
+        /// File bytes pushed into the tree.
+        done: u64,
+        progress: P,
+    }
+
+    impl<P: FnMut(u64)> Order<'_, P> {
+        fn run(&mut self, rx: &Receiver<(u64, io::Result<Link>)>) -> io::Result<()> {
+            let shared = self.shared;
+            let mut buffer = vec![0u8; shared.profile.chunk_size()];
+            loop {
+                let index = shared.next_claim.fetch_add(1, SeqCst);
+                if index >= shared.chunks {
+                    break;
+                }
+                // Never wait on itself: take the workers' links until this
+                // chunk is within the bound.
+                while index >= self.next + MAX_AHEAD {
+                    self.receive(rx)?;
+                    self.advance();
+                }
+                let link = shared
+                    .read_chunk(index, &mut buffer)
+                    .map(|chunk| hash_leaf(shared.profile, chunk))?;
+                self.parked.insert(index, link);
+                while let Ok((index, link)) = rx.try_recv() {
+                    self.parked.insert(index, link?);
+                }
+                self.advance();
+            }
+            while self.next < shared.chunks {
+                self.receive(rx)?;
+                self.advance();
+            }
+            Ok(())
+        }
+
+        fn receive(&mut self, rx: &Receiver<(u64, io::Result<Link>)>) -> io::Result<()> {
             let (index, link) = rx
                 .recv()
                 .map_err(|_| io::Error::other("a hashing thread stopped"))?;
-            parked.insert(index, link?);
-            let before = next;
-            while let Some(link) = parked.remove(&next) {
-                done += link.filesize;
-                tree.push(0, link);
-                next += 1;
+            self.parked.insert(index, link?);
+            Ok(())
+        }
+
+        /// Pushes the links now in order into the tree.
+        fn advance(&mut self) {
+            let before = self.next;
+            while let Some(link) = self.parked.remove(&self.next) {
+                self.done += link.filesize;
+                self.tree.push(0, link);
+                self.next += 1;
             }
-            if next != before {
-                shared.next_wanted.store(next, Ordering::Release);
-                shared.wake();
-                progress(done);
+            if self.next != before {
+                self.shared.next_wanted.store(self.next, SeqCst);
+                self.shared.wake();
+                (self.progress)(self.done);
             }
         }
-        Ok(())
     }
 }
 
@@ -676,6 +724,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cid_of_file_streams_what_is_not_a_regular_file() {
+        // A character device: no length to split by, read to its end instead.
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let (cid, len) = cid_of_file(&file, ImportProfile::UnixfsV0_2015, 2, |_| {}).unwrap();
+        assert_eq!(
+            cid.to_string(),
+            "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
+        );
+        assert_eq!(len, 0);
     }
 
     #[cfg(unix)]
