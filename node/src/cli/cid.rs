@@ -1,13 +1,14 @@
 //! `taskproof cid FILE [--profile NAME]`: prints the file's CID as
 //! `ipfs add --only-hash -Q` does (default profile `unixfs-v0-2015`, kubo's).
 //!
-//! Streams the file in constant memory, hashing leaves on every core; shows a
+//! Streams the file in constant memory, hashing leaves on every core (a
+//! regular file is read at chunk offsets by the hashing threads); shows a
 //! progress bar on a terminal for large files. Exit 0, or 3 when the file
 //! cannot be read or the profile is unknown.
 
 use std::{fs::File, path::PathBuf, process::ExitCode};
 
-use taskproof_verifiers::ipfs::{ImportProfile, cid_of_reader};
+use taskproof_verifiers::ipfs::{ImportProfile, cid_of_file, cid_of_reader};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -30,10 +31,10 @@ pub(super) fn run(args: Args) -> ExitCode {
         cid_of_reader(&mut std::io::stdin().lock(), args.profile, threads, |_| {})
     } else {
         match File::open(&args.file) {
-            Ok(mut file) => {
+            Ok(file) => {
                 let len = file.metadata().map(|m| m.len()).unwrap_or(0);
                 let bar = super::progress_bar(len);
-                let result = cid_of_reader(&mut file, args.profile, threads, |n| {
+                let result = cid_of_file(&file, args.profile, threads, |n| {
                     if let Some(bar) = &bar {
                         bar.set_position(n);
                     }

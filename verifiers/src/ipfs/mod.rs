@@ -53,7 +53,7 @@ pub use bytes_check::{BytesCheck, BytesCheckError, ContentMatch, check_bytes};
 pub use car::{CarError, CarLimits, CarReader, VerifiedCar, verify_car, verify_dag};
 pub use cid::Cid as IpfsCid;
 pub use gateway::{Gateways, Proven, Retrieved};
-pub use import::{ImportedRoot, Importer, cid_of, cid_of_reader};
+pub use import::{ImportedRoot, Importer, cid_of, cid_of_file, cid_of_reader};
 pub use profile::{ImportProfile, UnknownProfile};
 pub use unixfs::UnixfsError;
 
