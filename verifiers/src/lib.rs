@@ -29,6 +29,8 @@ pub mod ipfs;
 pub mod location;
 #[cfg(feature = "merkle")]
 pub mod merkle;
+#[cfg(any(feature = "groth16", feature = "eigenda"))]
+mod msm_table;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 #[cfg(any(feature = "ipfs", feature = "eigenda"))]

@@ -22,7 +22,6 @@
 //! eigenda-proxy certificate) differs from the commitment.
 
 mod encoding;
-mod msm;
 mod point;
 mod srs;
 

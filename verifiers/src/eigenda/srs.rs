@@ -13,10 +13,8 @@ use ark_bn254::{Fr, G1Affine, G1Projective};
 use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::{Field, One};
 
-use super::{
-    msm::{MsmTable, table_bytes},
-    point::{PointError, decode_g1},
-};
+use super::point::{PointError, decode_g1};
+use crate::msm_table::{MsmTable, table_bytes};
 
 /// Why an SRS could not be loaded or used.
 #[derive(Debug, thiserror::Error)]

@@ -33,7 +33,7 @@ use rayon::prelude::*;
 use super::{
     key::PreparedKey,
     proof::CheckedProof,
-    single::{self, is_identity, linear_combination},
+    single::{self, is_identity},
 };
 
 type G2Prepared = <Bn254 as Pairing>::G2Prepared;
@@ -177,7 +177,7 @@ fn combined_check(key: &PreparedKey, proofs: &[Prepared<'_>], rng: &mut impl Rng
     let mut input_scalars = Vec::with_capacity(n_inputs + 1);
     input_scalars.push(total.r_sum);
     input_scalars.extend(total.inputs);
-    let folded = linear_combination(key.ic(), &input_scalars);
+    let folded = key.ic_combination(0, &input_scalars);
     let alpha = -(key.alpha_g1() * total.r_sum);
     let pvk = &key.pvk;
     let MillerLoopOutput(key_terms) = Bn254::multi_miller_loop(

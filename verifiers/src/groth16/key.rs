@@ -6,16 +6,23 @@
 //! `nPublic` says): a corrupt key must stop the node at start-up, not make it
 //! accept or reject proofs at random.
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
-use ark_bn254::{Bn254, G1Affine};
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective};
 use ark_ec::pairing::Pairing;
 use ark_groth16::{PreparedVerifyingKey, VerifyingKey, prepare_verifying_key};
 
 use super::{
     json::{VerificationKeyJson, is_bn254_name},
     point::{Infinity, PointError, parse_g1, parse_g2},
+    single::linear_combination,
 };
+use crate::msm_table::{MsmTable, table_bytes};
+
+/// The largest fixed-base table kept for a key's `IC` points. Real keys
+/// need kilobytes (16 public signals: 37 KiB); a key with tens of thousands
+/// of public signals goes without one rather than pin gigabytes.
+const MAX_IC_TABLE_BYTES: usize = 32 << 20;
 
 /// The most public signals a key may declare; far above any real circuit,
 /// and it bounds the work a proof can cause.
@@ -73,6 +80,9 @@ pub struct PreparedKey {
     pub(crate) pvk: PreparedVerifyingKey<Bn254>,
     /// `vk.beta_g2`, prepared for the batch equation.
     pub(crate) beta_g2_prepared: <Bn254 as Pairing>::G2Prepared,
+    /// Fixed-base multiples of every `IC` point, so that folding a proof's
+    /// public signals costs a fraction of a variable-base MSM.
+    ic_table: Option<Arc<MsmTable>>,
 }
 
 impl PreparedKey {
@@ -126,9 +136,13 @@ impl PreparedKey {
     /// arkworks or checked by [`PreparedKey::from_snarkjs_json`]).
     pub fn from_verifying_key(vk: VerifyingKey<Bn254>) -> Self {
         let beta_g2_prepared = vk.beta_g2.into();
+        let ic = &vk.gamma_abc_g1;
+        let ic_table =
+            (table_bytes(ic.len()) <= MAX_IC_TABLE_BYTES).then(|| Arc::new(MsmTable::new(ic)));
         Self {
             pvk: prepare_verifying_key(&vk),
             beta_g2_prepared,
+            ic_table,
         }
     }
 
@@ -148,5 +162,51 @@ impl PreparedKey {
 
     pub(crate) fn ic(&self) -> &[G1Affine] {
         &self.pvk.vk.gamma_abc_g1
+    }
+
+    /// `Σⱼ sⱼ·IC[first + j]`, through the fixed-base table when the key has
+    /// one. Scalars beyond the last `IC` point are ignored.
+    pub(crate) fn ic_combination(&self, first: usize, scalars: &[Fr]) -> G1Projective {
+        let points = self.ic().get(first..).unwrap_or_default();
+        let scalars = &scalars[..scalars.len().min(points.len())];
+        self.ic_table
+            .as_ref()
+            .and_then(|table| table.msm_serial(first, scalars))
+            .unwrap_or_else(|| linear_combination(points, scalars))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ff::{Field, One};
+
+    const ATTEST_VK: &str = include_str!("../../../fixtures/groth16/attest/verification_key.json");
+
+    #[test]
+    fn the_ic_table_folds_like_a_plain_msm() {
+        let key = PreparedKey::from_snarkjs_json(ATTEST_VK).expect("fixture key");
+        assert!(key.ic_table.is_some(), "a 17-point IC gets a table");
+        let ic = key.ic();
+        let scalars: Vec<Fr> = (0..ic.len() as u64)
+            .map(|i| match i % 3 {
+                0 => -Fr::one(),
+                1 => Fr::from(i),
+                _ => Fr::from(7u64).pow([i * 31]),
+            })
+            .collect();
+        for first in [0, 1, ic.len() - 1, ic.len()] {
+            let expected = linear_combination(&ic[first..], &scalars);
+            assert_eq!(
+                key.ic_combination(first, &scalars),
+                expected,
+                "from {first}"
+            );
+        }
+        // Beyond the last point: nothing to add, no panic.
+        assert_eq!(
+            key.ic_combination(ic.len() + 5, &scalars),
+            G1Projective::default()
+        );
     }
 }

@@ -1,8 +1,9 @@
-//! A fixed-base multi-scalar multiplication table for the SRS.
+//! A fixed-base multi-scalar multiplication table for BN254's G1.
 //!
-//! Every commitment check multiplies the same SRS points by new scalars, so
-//! the work that depends only on the points is done once, when the verifier
-//! is built. For window width `c` and `W = ⌈255 / c⌉` windows the table holds
+//! Some verifiers multiply the same points by new scalars on every request:
+//! EigenDA's commitment check (the SRS points) and Groth16's public-input
+//! fold (the key's `IC` points). The work that depends only on the points is
+//! done once, when the verifier is built. For window width `c` and `W = ⌈255 / c⌉` windows the table holds
 //! `2^(c·j)·P_i` for every point `P_i` and window `j`. A commitment is then
 //! one pass of Pippenger's bucket method over all (point, window) pairs into
 //! a single set of `2^(c-1)` buckets (signed digits), and one bucket
@@ -25,7 +26,7 @@ const SCALAR_BITS: usize = 255;
 
 /// `2^(c·j)·P_i` for the first `len` SRS points.
 #[derive(Clone, Debug)]
-pub(super) struct MsmTable {
+pub(crate) struct MsmTable {
     window_bits: usize,
     windows: usize,
     /// Point `i`'s windows at `i * windows .. (i + 1) * windows`.
@@ -60,14 +61,14 @@ fn variable_base_additions(len: usize) -> usize {
 
 /// The number of table points, and their bytes, a table for `len` SRS
 /// points needs.
-pub(super) fn table_bytes(len: usize) -> usize {
+pub(crate) fn table_bytes(len: usize) -> usize {
     len * SCALAR_BITS.div_ceil(window_bits_for(len)) * std::mem::size_of::<G1Affine>()
 }
 
 impl MsmTable {
     /// The table for `bases`; costs `len · 255` doublings, spread over the
     /// rayon pool.
-    pub(super) fn new(bases: &[G1Affine]) -> Self {
+    pub(crate) fn new(bases: &[G1Affine]) -> Self {
         let window_bits = window_bits_for(bases.len());
         let windows = SCALAR_BITS.div_ceil(window_bits);
         let projective: Vec<G1Projective> = bases
@@ -95,14 +96,14 @@ impl MsmTable {
     }
 
     /// How many SRS points the table covers.
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.points.len() / self.windows.max(1)
     }
 
     /// `Σ s_i P_i` for the first `scalars.len()` points, or `None` when the
     /// table covers fewer points or would be slower than the variable-base
     /// MSM (a few symbols against every thread's bucket reduction).
-    pub(super) fn msm(&self, scalars: &[Fr]) -> Option<G1Projective> {
+    pub(crate) fn msm(&self, scalars: &[Fr]) -> Option<G1Projective> {
         let threads = rayon::current_num_threads().max(1);
         let additions = scalars.len() * self.windows + threads * (1 << self.window_bits);
         if scalars.len() > self.len() || additions > variable_base_additions(scalars.len()) {
@@ -116,6 +117,13 @@ impl MsmTable {
                 .map(|(k, part)| self.msm_part(k * chunk, part))
                 .sum(),
         )
+    }
+
+    /// `Σ s_i P_(first + i)` on the calling thread alone, or `None` when the
+    /// table does not cover those points. For a few scalars, where splitting
+    /// the work across threads would cost more than it saves.
+    pub(crate) fn msm_serial(&self, first: usize, scalars: &[Fr]) -> Option<G1Projective> {
+        (first.checked_add(scalars.len())? <= self.len()).then(|| self.msm_part(first, scalars))
     }
 
     /// The bucket pass for the points from `first`, on one thread.
@@ -246,6 +254,14 @@ mod tests {
                 }
             }
             assert_eq!(table.msm(&edge_scalars(n + 1)), None);
+            assert_eq!(table.msm_serial(1, &edge_scalars(n)), None);
+            assert_eq!(table.msm_serial(usize::MAX, &edge_scalars(1)), None);
+            let rest = &scalars[..n - 1];
+            assert_eq!(
+                table.msm_serial(1, rest),
+                Some(G1Projective::msm_unchecked(&bases[1..], rest)),
+                "n = {n}, from point 1"
+            );
         }
     }
 
