@@ -2,13 +2,16 @@
 # CID of the same 1 GiB file with `taskproof cid` (release), the JS reference
 # importer (ipfs-unixfs-importer on node) and, as the physical limit,
 # `openssl dgst -sha256`; then `taskproof car verify` on the file's CAR.
-# One run each; prints times, ratios and peak RSS.
+# Each command runs RUNS times (default 3); prints median times, their
+# ratios and the largest peak RSS.
 #   benches/scripts/cid_vs_js.sh [SIZE_MIB] [PROFILE]
+#   RUNS=5 benches/scripts/cid_vs_js.sh 1024 unixfs-v1-2025
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 size_mib="${1:-1024}"
 profile="${2:-unixfs-v0-2015}"
+RUNS="${RUNS:-3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -24,12 +27,18 @@ file="$work/input.bin"
 head -c "$((size_mib * 1024 * 1024))" /dev/urandom > "$file"
 cat "$file" > /dev/null   # warm the page cache so every tool reads from memory
 
-# measure NAME CMD... -> sets secs and rss_mib, prints the command's stdout
+# measure NAME CMD... -> runs CMD $RUNS times; sets secs (the median wall
+# time) and rss_mib (the largest peak RSS); keeps the last run's stdout
 measure() {
   local name="$1"; shift
-  /usr/bin/time -v -o "$work/$name.time" "$@" > "$work/$name.out"
-  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s}' "$work/$name.time")
-  rss_mib=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$work/$name.time")
+  local times=()
+  rss_mib=0
+  for _ in $(seq 1 "$RUNS"); do
+    /usr/bin/time -v -o "$work/$name.time" "$@" > "$work/$name.out"
+    times+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s}' "$work/$name.time")")
+    rss_mib=$(awk -F': ' -v m="$rss_mib" '/Maximum resident set size/ {r=$2/1024; printf "%.1f", (r > m ? r : m)}' "$work/$name.time")
+  done
+  secs=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
 }
 
 measure openssl openssl dgst -sha256 "$file"; t_ssl=$secs; r_ssl=$rss_mib
@@ -38,7 +47,7 @@ cid_rust=$(cat "$work/rust.out")
 measure js node "$root/fixtures/ipfs/bench-js.mjs" cid "$file" "$profile"; t_js=$secs; r_js=$rss_mib
 cid_js=$(cat "$work/js.out")
 
-echo "file: ${size_mib} MiB, profile $profile, $(nproc) cores"
+echo "file: ${size_mib} MiB, profile $profile, $(nproc) cores, median of $RUNS runs"
 printf '%-28s %8s s  %8s MiB RSS\n' "openssl dgst -sha256" "$t_ssl" "$r_ssl"
 printf '%-28s %8s s  %8s MiB RSS  %s\n' "taskproof cid" "$t_rust" "$r_rust" "$cid_rust"
 printf '%-28s %8s s  %8s MiB RSS  %s\n' "ipfs-unixfs-importer (node)" "$t_js" "$r_js" "$cid_js"

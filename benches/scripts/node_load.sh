@@ -6,7 +6,7 @@
 #   benches/scripts/node_load.sh            # 20 s per server, 64 connections
 #   DURATION=60 CONNECTIONS=128 benches/scripts/node_load.sh
 #   SKIP_PEER=1 benches/scripts/node_load.sh   # taskproof only (no Node.js needed)
-#   TASK=groth16 benches/scripts/node_load.sh   # valid Groth16 proofs through the batcher
+#   TASK=groth16 benches/scripts/node_load.sh   # 256 distinct valid Groth16 proofs, in turn, through the batcher
 #                                               # (target >= 1,500/s; no peer)
 #
 # Installs wrk from Debian when missing; installs the peer's npm packages on
@@ -36,7 +36,19 @@ fixture=fixtures/merkle/openzeppelin/airdrop.proofs.json
 root=$(python3 -c "import json,sys;print(json.load(open('$fixture'))['root'])")
 if [ "$TASK" = groth16 ]; then
   SKIP_PEER=1
-  body=$(python3 -c "import json;p=json.load(open('fixtures/groth16/multiplier/valid.json'))[0];print(json.dumps({'proofOfTask':json.dumps(p),'data':'0x','taskDefinitionId':1}))")
+  # 256 distinct valid proofs, sent in turn: the node sees no repeated input.
+  cargo build --release -q -p taskproof-benches --bin groth16-timing
+  target/release/groth16-timing emit multiplier 256 > "$work/proofs.json"
+  python3 - "$work/proofs.json" > "$work/bodies.lua" <<'PY'
+import json, sys
+proofs = json.load(open(sys.argv[1]))
+print("bodies = {")
+for p in proofs:
+    body = json.dumps({"proofOfTask": json.dumps(p), "data": "0x", "taskDefinitionId": 1})
+    print(f"  [==[{body}]==],")
+print("}")
+PY
+  body=$(python3 -c "import json;p=json.load(open('$work/proofs.json'))[0];print(json.dumps({'proofOfTask':json.dumps(p),'data':'0x','taskDefinitionId':1}))")
 else
   body=$(python3 - "$fixture" <<'PY'
 import json, sys
@@ -51,6 +63,15 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [==[$body]==]
 LUA
+if [ -f "$work/bodies.lua" ]; then
+  cat "$work/bodies.lua" - >> "$work/post.lua" <<'LUA'
+local i = math.random(#bodies)
+request = function()
+  i = i % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+LUA
+fi
 
 wait_http() { # url
   for _ in $(seq 1 100); do
@@ -100,6 +121,14 @@ pids+=($!)
 wait_http "http://127.0.0.1:$PORT/task/validate"
 echo "== taskproof ($TASK): ${DURATION}s, $CONNECTIONS connections" >&2
 read -r tp_rps tp_p99 tp_err < <(run_wrk "http://127.0.0.1:$PORT/task/validate")
+curl -fs "http://127.0.0.1:$PORT/metrics" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+s = re.search(r"^taskproof_batch_size_sum\{[^}]*\} ([\d.e+]+)", text, re.M)
+n = re.search(r"^taskproof_batch_size_count\{[^}]*\} ([\d.e+]+)", text, re.M)
+if s and n and float(n.group(1)) > 0:
+    print(f"batches: {float(n.group(1)):.0f}, mean size {float(s.group(1)) / float(n.group(1)):.1f} (from /metrics)", file=sys.stderr)
+' || true
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 
 printf '\n%-28s %12s %10s %8s\n' server requests/s p99_ms errors

@@ -12,7 +12,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use taskproof_core::{Address, Task};
+use taskproof_core::{Address, Task, Verdict};
 use taskproof_verifiers::groth16::{Binding, Groth16Verifier, PreparedKey};
 
 const VK: &str = include_str!("../../fixtures/groth16/multiplier/verification_key.json");
@@ -35,16 +35,36 @@ fn bound_verifier() -> &'static Groth16Verifier {
     })
 }
 
+/// The fixture proof as a task, and its verdict (computed once: the fuzzer
+/// spends its time on the input, not on re-checking a known proof).
+fn good() -> &'static (Task, [Verdict; 2]) {
+    static GOOD: OnceLock<(Task, [Verdict; 2])> = OnceLock::new();
+    GOOD.get_or_init(|| {
+        let valid = format!(r#"{{"proof":{VALID},"publicSignals":{PUBLIC}}}"#);
+        let task = Task::new(valid, Vec::new(), Address::ZERO, 10);
+        let verdicts = [verifier().check(&task), bound_verifier().check(&task)];
+        assert_eq!(verdicts[0], Verdict::Valid);
+        (task, verdicts)
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data).into_owned();
-    let valid = format!(r#"{{"proof":{VALID},"publicSignals":{PUBLIC}}}"#);
     let task = Task::new(text, data.to_vec(), Address::ZERO, 10);
-    let good = Task::new(valid, Vec::new(), Address::ZERO, 10);
-    for v in [verifier(), bound_verifier()] {
+    let (good, good_verdicts) = good();
+    for (v, good_verdict) in [verifier(), bound_verifier()].into_iter().zip(good_verdicts) {
         let alone = v.check(&task);
-        let batch = v.check_batch(&[good.clone(), task.clone(), good.clone()]);
-        assert_eq!(batch[1], alone);
-        assert_eq!(batch[0], v.check(&good));
-        assert_eq!(batch[2], batch[0]);
+        match v.check_fields(&task.proof_of_task, &task.performer, &task.data) {
+            // Refused before any pairing: the verdict says exactly why.
+            Err(e) => assert_eq!(alone, Verdict::invalid(e.to_string())),
+            // Reached the pairing: a batch must give every task the verdict
+            // it gets alone, whatever its neighbours.
+            Ok(_) => {
+                let batch = v.check_batch(&[good.clone(), task.clone(), good.clone()]);
+                assert_eq!(batch[1], alone);
+                assert_eq!(&batch[0], good_verdict);
+                assert_eq!(&batch[2], good_verdict);
+            }
+        }
     }
 });

@@ -8,17 +8,14 @@ use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
 
 use ark_bn254::{Fr, G1Affine};
 use ark_ff::PrimeField;
-use taskproof_core::{
-    Address, BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait,
-};
+use taskproof_core::{Address, BuildContext, ConfigError, Task, Verdict, Verifier};
 use taskproof_verifiers::eigenda::{
     BlobError, Srs, check_blob, check_payload, decode_blob, decode_g1, encode_g1_compressed,
     encode_g1_uncompressed, encode_payload,
 };
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpListener,
-};
+
+mod support;
+use support::Reply;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/eigenda");
 
@@ -112,91 +109,29 @@ fn rejects_a_truncated_srs_file() {
 // A local eigenda-proxy style endpoint: GET /{mode}/get/{key}.
 
 async fn endpoint(content: HashMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let content = Arc::new(content);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let content = content.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let mut parts = path.trim_start_matches('/').splitn(3, '/');
-                let mode = parts.next().unwrap_or("").to_owned();
-                let key = parts.nth(1).unwrap_or("").to_owned();
-                let Some(mut body) = content.get(&key).cloned().filter(|_| mode != "missing")
-                else {
-                    let _ = socket
-                        .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                        .await;
-                    return;
-                };
-                match mode.as_str() {
-                    "tampered" => body[0] ^= 1,
-                    "slow" => tokio::time::sleep(Duration::from_secs(5)).await,
-                    "endless" => {
-                        let _ = socket
-                            .write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")
-                            .await;
-                        let zeros = vec![0u8; 64 * 1024];
-                        while socket.write_all(&zeros).await.is_ok() {}
-                        return;
-                    }
-                    _ => {}
-                }
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(&body).await;
-            });
+    support::serve(move |path| {
+        let mut parts = path.trim_start_matches('/').splitn(3, '/');
+        let mode = parts.next().unwrap_or("");
+        let key = parts.nth(1).unwrap_or("");
+        let Some(mut body) = content.get(key).cloned().filter(|_| mode != "missing") else {
+            return Reply::NotFound;
+        };
+        match mode {
+            "tampered" => {
+                body[0] ^= 1;
+                Reply::Body(body)
+            }
+            "slow" => Reply::Slow(Duration::from_secs(5), body),
+            "endless" => Reply::Endless(Vec::new()),
+            _ => Reply::Body(body),
         }
-    });
-    format!("http://{addr}")
-}
-
-struct TextEquals(String);
-
-#[async_trait]
-impl Verifier for TextEquals {
-    async fn verify(&self, task: &Task) -> Verdict {
-        if task.proof_of_task == self.0 {
-            Verdict::Valid
-        } else {
-            Verdict::invalid("unexpected text")
-        }
-    }
-}
-
-struct TextEqualsFactory;
-
-impl VerifierFactory for TextEqualsFactory {
-    fn kind(&self) -> &str {
-        "text-equals"
-    }
-    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-        let expected = ctx.raw_params().get("expected").and_then(|v| v.as_str());
-        Ok(Arc::new(TextEquals(
-            expected.unwrap_or_default().to_owned(),
-        )))
-    }
+    })
+    .await
 }
 
 fn build(params: &str) -> Result<Arc<dyn Verifier>, ConfigError> {
     let mut registry = taskproof_verifiers::builtin_registry();
-    registry.register(TextEqualsFactory).unwrap();
+    registry.register(support::TextEqualsFactory).unwrap();
     let table: toml::Table = params.parse().unwrap();
     let ctx = BuildContext::standalone(&table, Path::new(FIXTURES), &registry);
     registry.get("eigenda").unwrap().build(&ctx)

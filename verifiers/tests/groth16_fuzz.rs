@@ -25,13 +25,21 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(format!("{FIXTURES}/{rel}")).unwrap()
 }
 
-/// The fuzz target's body: must not panic; batch verdicts equal single ones.
+/// The fuzz target's body: must not panic; a refusal before the pairing
+/// carries the parser's reason; batch verdicts equal single ones.
 fn exercise(verifiers: &[(Groth16Verifier, Verdict)], input: &[u8], good: &Task) -> Verdict {
     let text = String::from_utf8_lossy(input).into_owned();
     let task = Task::new(text, input.to_vec(), Address::ZERO, 10);
     let mut first = None;
     for (v, good_verdict) in verifiers {
         let alone = v.check(&task);
+        if let Err(e) = v.check_fields(&task.proof_of_task, &task.performer, &task.data) {
+            assert_eq!(
+                alone,
+                Verdict::invalid(e.to_string()),
+                "refused before the pairing"
+            );
+        }
         let batch = v.check_batch(&[good.clone(), task.clone(), good.clone()]);
         assert_eq!(
             batch[1], alone,

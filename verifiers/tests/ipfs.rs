@@ -11,16 +11,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use taskproof_core::{
-    Address, BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait,
-};
+use taskproof_core::{Address, BuildContext, ConfigError, Task, Verdict, Verifier};
 use taskproof_verifiers::ipfs::{
     BytesCheck, CarError, CarLimits, ContentMatch, ImportProfile, IpfsCid, cid_of, verify_car,
 };
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpListener,
-};
+
+mod support;
+use support::Reply;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/ipfs");
 
@@ -259,79 +256,40 @@ struct Content {
     plain: Vec<u8>,
 }
 
+/// Serves `/{mode}/ipfs/{cid}[?format=car]`: `mode` picks the misbehaviour.
 async fn gateway(content: HashMap<String, Content>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let content = Arc::new(content);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let content = content.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                // /{mode}/ipfs/{cid}[?format=car]
-                let mut parts = path.trim_start_matches('/').splitn(3, '/');
-                let mode = parts.next().unwrap_or("").to_owned();
-                let rest = parts.nth(1).unwrap_or("");
-                let (cid, car) = match rest.split_once("?format=car") {
-                    Some((cid, _)) => (cid.to_owned(), true),
-                    None => (rest.to_owned(), false),
-                };
-                let found = content.get(&cid);
-                let body = match (mode.as_str(), found) {
-                    (_, None) | ("missing", _) => None,
-                    ("plain-only", Some(_)) if car => None,
-                    (_, Some(c)) => Some(if car { c.car.clone() } else { c.plain.clone() }),
-                };
-                let Some(mut body) = body else {
-                    let _ = socket
-                        .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                        .await;
-                    return;
-                };
-                match mode.as_str() {
-                    "tampered" => {
-                        let last = body.len() - 1;
-                        body[last] ^= 0xff;
-                    }
-                    "truncated" => body.truncate(body.len() / 2),
-                    "slow" => tokio::time::sleep(Duration::from_secs(5)).await,
-                    "endless" => {
-                        let _ = socket
-                            .write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")
-                            .await;
-                        let _ = socket.write_all(&body).await;
-                        let zeros = vec![0u8; 64 * 1024];
-                        while socket.write_all(&zeros).await.is_ok() {}
-                        return;
-                    }
-                    _ => {}
-                }
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    if mode == "truncated" {
-                        body.len() * 2
-                    } else {
-                        body.len()
-                    }
-                );
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(&body).await;
-            });
+    support::serve(move |path| {
+        let mut parts = path.trim_start_matches('/').splitn(3, '/');
+        let mode = parts.next().unwrap_or("");
+        let rest = parts.nth(1).unwrap_or("");
+        let (cid, car) = match rest.split_once("?format=car") {
+            Some((cid, _)) => (cid, true),
+            None => (rest, false),
+        };
+        let body = match (mode, content.get(cid)) {
+            (_, None) | ("missing", _) => None,
+            ("plain-only", Some(_)) if car => None,
+            (_, Some(c)) => Some(if car { c.car.clone() } else { c.plain.clone() }),
+        };
+        let Some(mut body) = body else {
+            return Reply::NotFound;
+        };
+        match mode {
+            "tampered" => {
+                let last = body.len() - 1;
+                body[last] ^= 0xff;
+                Reply::Body(body)
+            }
+            "truncated" => {
+                body.truncate(body.len() / 2);
+                Reply::Truncated(body)
+            }
+            "slow" => Reply::Slow(Duration::from_secs(5), body),
+            "endless" => Reply::Endless(body),
+            _ => Reply::Body(body),
         }
-    });
-    format!("http://{addr}")
+    })
+    .await
 }
 
 const JSON_V0: &str = "QmYKZqb8jF6nmbTxRPrKtgYjiTg44dSwaTBKrcarRnhQsr";
@@ -367,38 +325,9 @@ async fn fixture_gateway() -> String {
 }
 
 /// A test-only inner verifier: Valid when the proof of task equals `expected`.
-struct TextEquals(String);
-
-#[async_trait]
-impl Verifier for TextEquals {
-    async fn verify(&self, task: &Task) -> Verdict {
-        if task.proof_of_task == self.0 {
-            Verdict::Valid
-        } else {
-            Verdict::invalid("unexpected text")
-        }
-    }
-}
-
-struct TextEqualsFactory;
-
-impl VerifierFactory for TextEqualsFactory {
-    fn kind(&self) -> &str {
-        "text-equals"
-    }
-    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-        let expected = ctx
-            .raw_params()
-            .get("expected")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| ctx.error("expected", "missing"))?;
-        Ok(Arc::new(TextEquals(expected.to_owned())))
-    }
-}
-
 fn build(params: &str) -> Result<Arc<dyn Verifier>, ConfigError> {
     let mut registry = taskproof_verifiers::builtin_registry();
-    registry.register(TextEqualsFactory).unwrap();
+    registry.register(support::TextEqualsFactory).unwrap();
     let table: toml::Table = params.parse().unwrap();
     let ctx = BuildContext::standalone(&table, Path::new("."), &registry);
     registry.get("ipfs").unwrap().build(&ctx)

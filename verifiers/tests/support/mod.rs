@@ -1,0 +1,143 @@
+//! What the tests of the kinds that retrieve content (ipfs, eigenda) share:
+//! a local HTTP peer that misbehaves on request, and an inner verifier to
+//! compose with.
+//!
+//! The peer speaks just enough HTTP/1.1 by hand (one request per
+//! connection) to lie in ways a real server framework would not let it: a
+//! body shorter than its `content-length`, a body that never ends.
+
+#![allow(dead_code)]
+
+use std::{sync::Arc, time::Duration};
+
+use taskproof_core::{
+    BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+/// What the peer answers to one request.
+pub enum Reply {
+    /// `404 Not Found`, empty.
+    NotFound,
+    /// `200 OK` with this body.
+    Body(Vec<u8>),
+    /// `200 OK` with this body, after a pause.
+    Slow(Duration, Vec<u8>),
+    /// `200 OK` announcing twice this body's length, then closing early.
+    Truncated(Vec<u8>),
+    /// `200 OK` with no length: this body, then zeros until the client hangs up.
+    Endless(Vec<u8>),
+}
+
+/// Starts a peer on 127.0.0.1 that answers each request's path (with its
+/// query) by `route`; returns its base URL. It stops with the test's runtime.
+pub async fn serve<F>(route: F) -> String
+where
+    F: Fn(&str) -> Reply + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let route = Arc::new(route);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let route = Arc::clone(&route);
+            tokio::spawn(async move {
+                let _ = answer(socket, &*route).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The path of the request on `socket`, or `None` if it ends before its head.
+async fn read_path(socket: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    Some(head.split_whitespace().nth(1).unwrap_or("/").to_owned())
+}
+
+async fn answer(
+    mut socket: TcpStream,
+    route: &(dyn Fn(&str) -> Reply + Sync),
+) -> std::io::Result<()> {
+    let Some(path) = read_path(&mut socket).await else {
+        return Ok(());
+    };
+    let ok = |len: usize| {
+        format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n")
+    };
+    match route(&path) {
+        Reply::NotFound => {
+            socket
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await
+        }
+        Reply::Body(body) => {
+            socket.write_all(ok(body.len()).as_bytes()).await?;
+            socket.write_all(&body).await
+        }
+        Reply::Slow(pause, body) => {
+            tokio::time::sleep(pause).await;
+            socket.write_all(ok(body.len()).as_bytes()).await?;
+            socket.write_all(&body).await
+        }
+        Reply::Truncated(body) => {
+            socket.write_all(ok(body.len() * 2).as_bytes()).await?;
+            socket.write_all(&body).await
+        }
+        Reply::Endless(prefix) => {
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")
+                .await?;
+            socket.write_all(&prefix).await?;
+            let zeros = vec![0u8; 64 * 1024];
+            loop {
+                socket.write_all(&zeros).await?;
+            }
+        }
+    }
+}
+
+/// An inner verifier for `then`: valid when the content it is handed is
+/// exactly the text of its `expected` param.
+pub struct TextEquals(String);
+
+#[async_trait]
+impl Verifier for TextEquals {
+    async fn verify(&self, task: &Task) -> Verdict {
+        if task.proof_of_task == self.0 {
+            Verdict::Valid
+        } else {
+            Verdict::invalid("unexpected text")
+        }
+    }
+}
+
+/// Builds [`TextEquals`] as the kind `text-equals`.
+pub struct TextEqualsFactory;
+
+impl VerifierFactory for TextEqualsFactory {
+    fn kind(&self) -> &str {
+        "text-equals"
+    }
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+        let expected = ctx
+            .raw_params()
+            .get("expected")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| ctx.error("expected", "missing"))?;
+        Ok(Arc::new(TextEquals(expected.to_owned())))
+    }
+}
