@@ -99,9 +99,9 @@ struct EigenDaParams {
     serves: Served,
     #[serde(default = "default_max_size")]
     max_size_bytes: u64,
-    #[serde(default = "default_connect_timeout")]
+    #[serde(default = "crate::retrieval::default_connect_timeout_ms")]
     connect_timeout_ms: u64,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "crate::retrieval::default_timeout_ms")]
     timeout_ms: u64,
     #[serde(default)]
     unavailable_is_invalid: bool,
@@ -122,12 +122,6 @@ fn default_served() -> Served {
 }
 fn default_max_size() -> u64 {
     512 * 1024
-}
-fn default_connect_timeout() -> u64 {
-    3_000
-}
-fn default_timeout() -> u64 {
-    20_000
 }
 
 /// Builds `eigenda` verifiers.

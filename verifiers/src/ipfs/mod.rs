@@ -73,9 +73,9 @@ struct IpfsParams {
     plain_fallback: bool,
     #[serde(default = "default_max_size")]
     max_size_bytes: u64,
-    #[serde(default = "default_connect_timeout")]
+    #[serde(default = "crate::retrieval::default_connect_timeout_ms")]
     connect_timeout_ms: u64,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "crate::retrieval::default_timeout_ms")]
     timeout_ms: u64,
     #[serde(default)]
     unavailable_is_invalid: bool,
@@ -91,12 +91,6 @@ fn yes() -> bool {
 }
 fn default_max_size() -> u64 {
     16 * 1024 * 1024
-}
-fn default_connect_timeout() -> u64 {
-    3_000
-}
-fn default_timeout() -> u64 {
-    20_000
 }
 
 /// Builds `ipfs` verifiers.

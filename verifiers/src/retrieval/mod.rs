@@ -15,6 +15,17 @@ use futures_util::StreamExt;
 use taskproof_core::{BuildContext, ConfigError, InnerVerifier, Task, Verdict, Verifier};
 use tokio::sync::mpsc;
 
+/// The default `connect_timeout_ms` of the kinds that retrieve content.
+pub(crate) fn default_connect_timeout_ms() -> u64 {
+    3_000
+}
+
+/// The default `timeout_ms` (all endpoints together) of the kinds that
+/// retrieve content.
+pub(crate) fn default_timeout_ms() -> u64 {
+    20_000
+}
+
 /// Size and time limits on one retrieval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetrievalLimits {
