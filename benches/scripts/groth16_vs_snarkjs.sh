@@ -51,5 +51,5 @@ for kind in ("", "cpu_"):
             continue
         label = name.replace("_cpu", "").replace("_ms_per_proof", " per proof").replace("_ms", "")
         print(f"  {'taskproof ' + label:<30}{value:>10.3f}{base / value:>9.1f}x")
-print("(CPU time of a batch counts every thread; on an idle 2-core machine its wall time approaches half.)")
+print("(CPU time counts every thread: one check runs on two, a batch on every core.)")
 PY
