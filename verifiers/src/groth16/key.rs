@@ -20,7 +20,7 @@ use super::{
 use crate::msm_table::{MsmTable, table_bytes};
 
 /// The largest fixed-base table kept for a key's `IC` points. Real keys
-/// need kilobytes (16 public signals: 37 KiB); a key with tens of thousands
+/// need kilobytes (16 public signals: 44 KiB); a key with tens of thousands
 /// of public signals goes without one rather than pin gigabytes.
 const MAX_IC_TABLE_BYTES: usize = 32 << 20;
 
