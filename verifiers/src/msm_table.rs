@@ -3,8 +3,10 @@
 //! Some verifiers multiply the same points by new scalars on every request:
 //! EigenDA's commitment check (the SRS points) and Groth16's public-input
 //! fold (the key's `IC` points). The work that depends only on the points is
-//! done once, when the verifier is built. For window width `c` and `W = ⌈255 / c⌉` windows the table holds
-//! `2^(c·j)·P_i` for every point `P_i` and window `j`. A commitment is then
+//! done once, when the verifier is built.
+//!
+//! For window width `c` and `W = ⌈255 / c⌉` windows the table holds
+//! `2^(c·j)·P_i` for every point `P_i` and window `j`. An MSM is then
 //! one pass of Pippenger's bucket method over all (point, window) pairs into
 //! a single set of `2^(c-1)` buckets (signed digits), and one bucket
 //! reduction — instead of one bucket reduction per window plus the doublings
@@ -24,7 +26,7 @@ use rayon::prelude::*;
 /// 254 bits plus one for the final carry.
 const SCALAR_BITS: usize = 255;
 
-/// `2^(c·j)·P_i` for the first `len` SRS points.
+/// `2^(c·j)·P_i` for every point `P_i` the table was built for.
 #[derive(Clone, Debug)]
 pub(crate) struct MsmTable {
     window_bits: usize,
@@ -59,7 +61,7 @@ fn variable_base_additions(len: usize) -> usize {
     SCALAR_BITS.div_ceil(c) * (len + (1 << c))
 }
 
-/// The number of table points, and their bytes, a table for `len` SRS
+/// The number of table points, and their bytes, a table for `len` base
 /// points needs.
 pub(crate) fn table_bytes(len: usize) -> usize {
     len * SCALAR_BITS.div_ceil(window_bits_for(len)) * std::mem::size_of::<G1Affine>()
@@ -95,7 +97,7 @@ impl MsmTable {
         }
     }
 
-    /// How many SRS points the table covers.
+    /// How many base points the table covers.
     pub(crate) fn len(&self) -> usize {
         self.points.len() / self.windows.max(1)
     }
