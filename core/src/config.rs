@@ -13,9 +13,51 @@ use std::{
     time::Duration,
 };
 
-use serde::{Deserialize, de::DeserializeOwned};
+use alloy_primitives::U256;
+use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 
 use crate::{Registry, Verifier};
+
+/// The most bytes read from a config file.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// The most bytes [`BuildContext::read_file`] reads from a file a param names;
+/// kinds with larger files use [`BuildContext::read_file_capped`].
+pub const MAX_PARAM_FILE_BYTES: u64 = 64 << 20;
+
+/// Reads an amount as the contracts hold it (`uint256`): a TOML integer
+/// `>= 0`, or a decimal string of digits (`"1000000000000000000000"`) when it
+/// does not fit TOML's 64-bit integers. Signs, spaces, leading zeros and
+/// values of 2²⁵⁶ or more are refused.
+pub fn deserialize_uint256<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Integer(i64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Integer(i) => u64::try_from(i)
+            .map(U256::from)
+            .map_err(|_| serde::de::Error::custom("must not be negative")),
+        Raw::Text(s) => parse_uint256(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{} is not a decimal integer below 2^256 (digits only, no sign, spaces or leading zeros)",
+                crate::quote(&s)
+            ))
+        }),
+    }
+}
+
+/// A canonical decimal `uint256`: digits only, no leading zero but `"0"`.
+pub(crate) fn parse_uint256(s: &str) -> Option<U256> {
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    if !canonical || s.len() > 78 {
+        return None;
+    }
+    U256::from_str_radix(s, 10).ok()
+}
 
 /// A configuration mistake, located by file, task definition and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +98,7 @@ pub struct TaskDefinition {
     pub kind: String,
     /// Operators with less voting power may not attest
     /// (`OperatorDoesNotHaveMinimumVotingPower`).
-    pub minimum_voting_power: u128,
+    pub minimum_voting_power: U256,
     /// When non-empty, only these operator indexes may attest
     /// (`InvalidRestrictedOperator`).
     pub restricted_operators: Vec<u64>,
@@ -91,8 +133,8 @@ struct RawDefinition {
     id: u16,
     name: String,
     verifier: String,
-    #[serde(default)]
-    minimum_voting_power: u128,
+    #[serde(default, deserialize_with = "deserialize_uint256")]
+    minimum_voting_power: U256,
     #[serde(default)]
     restricted_operators: Vec<u64>,
     #[serde(default)]
@@ -119,12 +161,7 @@ pub struct InnerVerifier {
 impl TaskDefinitions {
     /// Reads and builds every task definition of a config file.
     pub fn load(file: &Path, registry: &Registry) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
-            file: file.to_owned(),
-            task_definition: None,
-            key: String::new(),
-            message: format!("cannot read the config file: {e}"),
-        })?;
+        let text = read_config_text(file)?;
         Self::from_toml_str(&text, file, registry)
     }
 
@@ -268,6 +305,19 @@ impl TaskDefinitions {
     }
 }
 
+/// Reads a config file as UTF-8 text, at most [`MAX_CONFIG_BYTES`].
+pub fn read_config_text(file: &Path) -> Result<String, ConfigError> {
+    let error = |message: String| ConfigError {
+        file: file.to_owned(),
+        task_definition: None,
+        key: String::new(),
+        message,
+    };
+    let bytes = crate::read_capped(file, MAX_CONFIG_BYTES)
+        .map_err(|e| error(format!("cannot read the config file: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| error("the config file is not UTF-8 text".into()))
+}
+
 /// What a [`crate::VerifierFactory`] sees while building: the params, where
 /// they come from, and the registry for nested verifiers.
 pub struct BuildContext<'a> {
@@ -345,11 +395,22 @@ impl<'a> BuildContext<'a> {
         }
     }
 
-    /// Reads the file named by the path param `key`, with an error naming the
-    /// key and the resolved path when it cannot be read.
+    /// Reads the file named by the path param `key`, at most
+    /// [`MAX_PARAM_FILE_BYTES`], with an error naming the key and the resolved
+    /// path when it cannot be read.
     pub fn read_file(&self, key: &str, path: impl AsRef<Path>) -> Result<Vec<u8>, ConfigError> {
+        self.read_file_capped(key, path, MAX_PARAM_FILE_BYTES)
+    }
+
+    /// [`BuildContext::read_file`] with a limit of the kind's choosing.
+    pub fn read_file_capped(
+        &self,
+        key: &str,
+        path: impl AsRef<Path>,
+        limit: u64,
+    ) -> Result<Vec<u8>, ConfigError> {
         let resolved = self.resolve_path(path);
-        std::fs::read(&resolved)
+        crate::read_capped(&resolved, limit)
             .map_err(|e| self.error(key, format!("cannot read {}: {e}", resolved.display())))
     }
 
@@ -463,7 +524,7 @@ mod tests {
         let def = defs.get(7).unwrap();
         assert_eq!(def.name, "seven");
         assert_eq!(def.restricted_operators, vec![1, 2]);
-        assert_eq!(def.minimum_voting_power, 0);
+        assert_eq!(def.minimum_voting_power, U256::ZERO);
         assert!(defs.get(8).is_none());
     }
 
@@ -519,6 +580,30 @@ mod tests {
         let e = load(&format!("{def}{def}")).unwrap_err();
         assert_eq!(e.task_definition, Some(1));
         assert!(e.message.contains("duplicate"));
+    }
+
+    #[test]
+    fn voting_power_reads_integers_and_uint256_decimal_strings() {
+        let with = |value: &str| {
+            load(&format!(
+                "[[task_definitions]]\nid = 1\nname = \"x\"\nverifier = \"echo\"\nminimum_voting_power = {value}\nparams = {{ answer = true }}\n"
+            ))
+            .map(|d| d.get(1).unwrap().minimum_voting_power)
+        };
+        assert_eq!(with("1000").unwrap(), U256::from(1000));
+        assert_eq!(
+            with("\"1000000000000000000000000\"").unwrap(),
+            U256::from(10).pow(U256::from(24))
+        );
+        assert_eq!(with(&format!("\"{}\"", U256::MAX)).unwrap(), U256::MAX);
+        for bad in [
+            "-1", "\"-1\"", "\"+5\"", "\" 5\"", "\"007\"", "\"1e21\"", "\"0x10\"", "\"\"", "1.5",
+        ] {
+            let e = with(bad).unwrap_err();
+            assert_eq!(e.key, "minimum_voting_power", "{bad}: {e}");
+        }
+        let over = format!("\"{}0\"", U256::MAX);
+        assert!(with(&over).is_err());
     }
 
     #[test]

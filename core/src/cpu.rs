@@ -4,14 +4,24 @@
 //! would stall every other connection. [`run`] moves a closure onto tokio's
 //! blocking threads, but never more at once than there are cores: the rest
 //! wait their turn instead of oversubscribing the machine.
+//!
+//! The bound holds after a timeout too. A pool slot belongs to the closure,
+//! not to the future that waits for it: when the waiting future is dropped
+//! (the node's deadline passed, the client hung up), the closure's
+//! [`Deadline`] is cancelled so that its loops stop at their next
+//! [`crate::deadline::check`], and the slot is released only when the closure
+//! has returned. New work waits for the slot meanwhile, and the node answers
+//! it with its own deadline, never with a new thread.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Semaphore;
 
-fn permits() -> &'static Semaphore {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| Semaphore::new(parallelism()))
+use crate::deadline::Deadline;
+
+fn permits() -> &'static Arc<Semaphore> {
+    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    PERMITS.get_or_init(|| Arc::new(Semaphore::new(parallelism())))
 }
 
 /// The number of cores verification may use at once.
@@ -19,12 +29,33 @@ pub fn parallelism() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Pool slots held right now by running closures (for metrics and tests).
+pub fn busy() -> usize {
+    parallelism().saturating_sub(permits().available_permits())
+}
+
 /// The pool is gone (the runtime is shutting down) or the closure panicked.
 #[derive(Debug, thiserror::Error)]
 #[error("verification worker failed: {0}")]
 pub struct WorkerFailed(String);
 
-/// Runs `work` on a blocking thread, at most [`parallelism`] at a time.
+/// Cancels the closure's deadline if the waiting future is dropped before the
+/// closure has answered.
+struct CancelOnDrop {
+    deadline: Deadline,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.deadline.cancel();
+        }
+    }
+}
+
+/// Runs `work` on a blocking thread, at most [`parallelism`] at a time, under
+/// the current verification's [`Deadline`] (see [`Deadline::current`]).
 ///
 /// A panic inside `work` is caught and reported as [`WorkerFailed`], so a bug
 /// in a verifier never takes the node down; callers turn it into
@@ -34,21 +65,36 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let _permit = permits()
-        .acquire()
+    let deadline = Deadline::current();
+    let permit = Arc::clone(permits())
+        .acquire_owned()
         .await
         .map_err(|e| WorkerFailed(e.to_string()))?;
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
+    let mut guard = CancelOnDrop {
+        deadline: deadline.clone(),
+        armed: true,
+    };
+    let handle = tokio::task::spawn_blocking(move || {
+        // The slot is released when the work has really finished, even if
+        // nobody waits for it any more.
+        let _permit = permit;
+        deadline.enter(work)
+    });
+    let result = handle.await.map_err(|e| {
         WorkerFailed(if e.is_panic() {
             "worker panicked".into()
         } else {
             e.to_string()
         })
-    })
+    });
+    guard.armed = false;
+    result
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
 
     #[tokio::test]
@@ -56,5 +102,33 @@ mod tests {
         let result = run(|| -> u32 { panic!("boom") }).await;
         assert!(result.is_err());
         assert_eq!(run(|| 7).await.unwrap(), 7);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_worker_keeps_its_slot_until_it_stops() {
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (stopped_tx, stopped_rx) = std::sync::mpsc::channel();
+        let deadline = Deadline::none();
+        let waiting = tokio::spawn(deadline.clone().scope(run(move || {
+            started_tx.send(()).unwrap();
+            let began = Instant::now();
+            while crate::deadline::check().is_ok() {
+                assert!(began.elapsed() < Duration::from_secs(10), "never cancelled");
+                std::hint::spin_loop();
+            }
+            stopped_tx.send(()).unwrap();
+        })));
+        started_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(busy() >= 1);
+        waiting.abort();
+        stopped_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("dropping the waiting future cancels the work");
+        assert!(deadline.is_cancelled());
+        let began = Instant::now();
+        while busy() != 0 {
+            assert!(began.elapsed() < Duration::from_secs(10));
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 }

@@ -14,7 +14,10 @@
 //! - [`TaskDefinitions`], the task definitions of a TOML config file, every
 //!   verifier built and every mistake reported at load time;
 //! - [`cpu`], a bounded pool that keeps CPU-heavy verification off the async
-//!   reactor.
+//!   reactor, and [`deadline`], the time limit that follows a verification
+//!   into its CPU loops;
+//! - [`read_capped`], how every file named in a config is read (never more
+//!   than a stated size, whatever the file claims or is).
 //!
 //! ## Non-features
 //!
@@ -64,16 +67,23 @@
 
 mod config;
 pub mod cpu;
+pub mod deadline;
+mod files;
 mod registry;
 mod task;
 mod verdict;
 mod verifier;
 
 pub use async_trait::async_trait;
-pub use config::{BuildContext, ConfigError, InnerVerifier, TaskDefinition, TaskDefinitions};
+pub use config::{
+    BuildContext, ConfigError, InnerVerifier, MAX_CONFIG_BYTES, MAX_PARAM_FILE_BYTES,
+    TaskDefinition, TaskDefinitions, deserialize_uint256, read_config_text,
+};
+pub use deadline::{Deadline, Expired};
+pub use files::{FileTooLarge, read_capped};
 pub use registry::{DuplicateKind, Registry};
 pub use task::{PerformerSignature, SignatureType, Task};
-pub use verdict::{Outcome, Verdict};
+pub use verdict::{MAX_MESSAGE_BYTES, Outcome, QUOTE_CHARS, Quoted, Verdict, quote};
 pub use verifier::{BatchPolicy, Verifier, VerifierFactory};
 
 /// Re-exported so verifiers and users share one set of primitive types.

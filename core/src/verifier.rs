@@ -37,6 +37,14 @@ pub trait Verifier: Send + Sync + 'static {
     fn batch_policy(&self) -> Option<BatchPolicy> {
         None
     }
+
+    /// The longest one verification may take by this verifier's own limits
+    /// (for a kind that fetches: its total retrieval timeout), or `None` when
+    /// it sets none. The node refuses a task definition whose deadline is
+    /// shorter, since the verifier's own limit could then never act.
+    fn time_needed(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// How long, and for how many tasks, the node may hold requests to verify them

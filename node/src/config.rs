@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use serde::Deserialize;
 use taskproof_core::{ConfigError, Registry, TaskDefinitions};
@@ -50,9 +50,13 @@ pub struct NodeConfig {
     #[serde(default)]
     pub operator_index: Option<u64>,
     /// This attester's voting power, checked against task definitions'
-    /// `minimum_voting_power`.
-    #[serde(default)]
-    pub voting_power: Option<u128>,
+    /// `minimum_voting_power`: an integer, or a decimal string up to uint256.
+    #[serde(default, deserialize_with = "optional_uint256")]
+    pub voting_power: Option<U256>,
+}
+
+fn optional_uint256<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<U256>, D::Error> {
+    taskproof_core::deserialize_uint256(d).map(Some)
 }
 
 fn default_listen() -> SocketAddr {

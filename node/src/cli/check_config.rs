@@ -31,7 +31,7 @@ pub(super) fn run(args: Args) -> ExitCode {
     println!("{:>5}  {:<10}  name", "id", "verifier");
     for def in config.task_definitions.iter() {
         let mut notes = Vec::new();
-        if def.minimum_voting_power > 0 {
+        if !def.minimum_voting_power.is_zero() {
             notes.push(format!("minimum voting power {}", def.minimum_voting_power));
         }
         if !def.restricted_operators.is_empty() {

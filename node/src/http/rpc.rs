@@ -346,8 +346,8 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
             format!("InvalidRestrictedOperator({id}, {index})"),
         ));
     }
-    if def.minimum_voting_power > 0
-        && state.node.voting_power.unwrap_or(0) < def.minimum_voting_power
+    if !def.minimum_voting_power.is_zero()
+        && state.node.voting_power.unwrap_or_default() < def.minimum_voting_power
     {
         let index = operator.map_or_else(|| "unset".to_owned(), |i| i.to_string());
         return Err(RpcError::named(
