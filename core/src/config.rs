@@ -104,6 +104,9 @@ pub struct TaskDefinition {
     pub restricted_operators: Vec<u64>,
     /// A per-definition verification timeout overriding the node's.
     pub timeout: Option<Duration>,
+    /// The most verifications of this definition admitted at once, below the
+    /// node's own bound (so one slow kind cannot take every slot).
+    pub max_pending: Option<usize>,
     /// The verifier built from the definition's params.
     pub verifier: Arc<dyn Verifier>,
 }
@@ -117,6 +120,7 @@ impl fmt::Debug for TaskDefinition {
             .field("minimum_voting_power", &self.minimum_voting_power)
             .field("restricted_operators", &self.restricted_operators)
             .field("timeout", &self.timeout)
+            .field("max_pending", &self.max_pending)
             .finish_non_exhaustive()
     }
 }
@@ -139,6 +143,8 @@ struct RawDefinition {
     restricted_operators: Vec<u64>,
     #[serde(default)]
     timeout_ms: Option<u64>,
+    #[serde(default)]
+    max_pending: Option<usize>,
     #[serde(default)]
     params: toml::Table,
 }
@@ -251,6 +257,13 @@ impl TaskDefinitions {
                     "must be greater than 0".into(),
                 ));
             }
+            if def.max_pending == Some(0) {
+                return Err(error(
+                    Some(def.id),
+                    "max_pending".into(),
+                    "must be at least 1".into(),
+                ));
+            }
             let ctx = BuildContext {
                 file,
                 base_dir: &base_dir,
@@ -270,6 +283,7 @@ impl TaskDefinitions {
                     minimum_voting_power: def.minimum_voting_power,
                     restricted_operators: def.restricted_operators,
                     timeout: def.timeout_ms.map(Duration::from_millis),
+                    max_pending: def.max_pending,
                     verifier,
                 },
             );

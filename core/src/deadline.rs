@@ -164,7 +164,7 @@ pub fn check() -> Result<(), Expired> {
             c.set(n);
             n
         });
-        if n % CLOCK_EVERY == 0 {
+        if n.is_multiple_of(CLOCK_EVERY) {
             deadline.check()
         } else {
             Ok(())

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use prometheus_client::metrics::histogram::Histogram;
-use taskproof_core::{BatchPolicy, Task, Verdict, Verifier};
+use taskproof_core::{BatchPolicy, Deadline, Task, Verdict, Verifier};
 use tokio::sync::{mpsc, oneshot};
 
-type Job = (Task, oneshot::Sender<Verdict>);
+type Job = (Task, Deadline, oneshot::Sender<Verdict>);
 
 /// The sending side of one task definition's batching loop.
 #[derive(Clone)]
@@ -33,10 +33,12 @@ impl Batcher {
         Self { jobs }
     }
 
-    /// Queues a task and waits for its verdict.
-    pub(crate) async fn submit(&self, task: Task) -> Verdict {
+    /// Queues a task and waits for its verdict. The batch it joins runs
+    /// until the latest deadline of its tasks, and stops early once every
+    /// task's deadline is cancelled (all their requests gave up).
+    pub(crate) async fn submit(&self, task: Task, deadline: Deadline) -> Verdict {
         let (tx, rx) = oneshot::channel();
-        if self.jobs.send((task, tx)).await.is_err() {
+        if self.jobs.send((task, deadline, tx)).await.is_err() {
             return Verdict::undecided("the batching worker has stopped");
         }
         rx.await
@@ -67,10 +69,23 @@ async fn collect(
 }
 
 async fn verify(verifier: Arc<dyn Verifier>, batch: Vec<Job>) {
-    let (tasks, answers): (Vec<Task>, Vec<oneshot::Sender<Verdict>>) = batch.into_iter().unzip();
-    let verdicts = std::panic::AssertUnwindSafe(verifier.verify_batch(&tasks))
-        .catch_unwind()
-        .await;
+    let mut tasks = Vec::with_capacity(batch.len());
+    let mut deadlines = Vec::with_capacity(batch.len());
+    let mut answers = Vec::with_capacity(batch.len());
+    for (task, deadline, answer) in batch {
+        tasks.push(task);
+        deadlines.push(deadline);
+        answers.push(answer);
+    }
+    let latest = deadlines.iter().map(Deadline::instant).max().flatten();
+    let deadline = latest.map_or_else(Deadline::none, Deadline::at);
+    let watch = abandon_when_all_cancelled(deadline.clone(), deadlines);
+    let work =
+        std::panic::AssertUnwindSafe(deadline.scope(verifier.verify_batch(&tasks))).catch_unwind();
+    let verdicts = tokio::select! {
+        verdicts = work => verdicts,
+        () = watch => Ok(tasks.iter().map(|_| Verdict::undecided("every request of the batch gave up")).collect()),
+    };
     match verdicts {
         Ok(verdicts) if verdicts.len() == answers.len() => {
             for (answer, verdict) in answers.into_iter().zip(verdicts) {
@@ -94,6 +109,18 @@ async fn verify(verifier: Arc<dyn Verifier>, batch: Vec<Job>) {
             for answer in answers {
                 let _ = answer.send(Verdict::undecided("the batch verifier failed"));
             }
+        }
+    }
+}
+
+/// Resolves (after cancelling `batch`) once every task's own deadline has
+/// been cancelled or has passed: nobody waits for the batch any more.
+async fn abandon_when_all_cancelled(batch: Deadline, tasks: Vec<Deadline>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if tasks.iter().all(Deadline::expired) {
+            batch.cancel();
+            return;
         }
     }
 }

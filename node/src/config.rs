@@ -18,9 +18,37 @@ pub struct NodeConfig {
     /// Address to listen on (default `127.0.0.1:4002`, Othentic's validation port).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// A second address serving only `/healthz` and `/metrics`, which keeps
+    /// answering when the validation listener is saturated (default: none).
+    #[serde(default)]
+    pub admin_listen: Option<SocketAddr>,
+    /// Most connections open at once on the validation listener (default
+    /// 512); past it only `/healthz` and `/metrics` are answered.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// Largest accepted request body, in bytes (default 1 MiB).
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// Request bytes held in memory at once, all connections together
+    /// (default 64 MiB); past it requests get 503.
+    #[serde(default = "default_max_buffered_body_bytes")]
+    pub max_buffered_body_bytes: usize,
+    /// Time from a request's first byte to its last header line (default
+    /// 5000 ms).
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Time for a request body to arrive once its headers have (default
+    /// 10000 ms).
+    #[serde(default = "default_body_read_timeout_ms")]
+    pub body_read_timeout_ms: u64,
+    /// A connection with no request in progress and no bytes moving is closed
+    /// after this long (default 30000 ms).
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// After a shutdown signal, connections still open this long are closed
+    /// (default 10000 ms).
+    #[serde(default = "default_shutdown_timeout_ms")]
+    pub shutdown_timeout_ms: u64,
     /// Most verifications admitted at once; beyond it requests get 503
     /// (default 4096).
     #[serde(default = "default_max_pending")]
@@ -65,6 +93,24 @@ fn default_listen() -> SocketAddr {
 fn default_max_body_bytes() -> usize {
     1 << 20
 }
+fn default_max_connections() -> usize {
+    512
+}
+fn default_max_buffered_body_bytes() -> usize {
+    64 << 20
+}
+fn default_header_read_timeout_ms() -> u64 {
+    5_000
+}
+fn default_body_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    30_000
+}
+fn default_shutdown_timeout_ms() -> u64 {
+    10_000
+}
 fn default_max_pending() -> usize {
     4096
 }
@@ -89,6 +135,38 @@ impl NodeConfig {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
+
+    /// The checks serde cannot make: `(key, message)` of the first mistake.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let positive = [
+            ("node.max_body_bytes", self.max_body_bytes as u64),
+            ("node.max_pending", self.max_pending as u64),
+            ("node.max_connections", self.max_connections as u64),
+            ("node.timeout_ms", self.timeout_ms),
+            ("node.header_read_timeout_ms", self.header_read_timeout_ms),
+            ("node.body_read_timeout_ms", self.body_read_timeout_ms),
+            ("node.idle_timeout_ms", self.idle_timeout_ms),
+            ("node.shutdown_timeout_ms", self.shutdown_timeout_ms),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err((key, "must be greater than 0".into()));
+            }
+        }
+        if self.max_buffered_body_bytes < self.max_body_bytes {
+            return Err((
+                "node.max_buffered_body_bytes",
+                format!(
+                    "must be at least node.max_body_bytes ({}), or no body of the largest size could ever be read",
+                    self.max_body_bytes
+                ),
+            ));
+        }
+        if self.admin_listen.is_some() && self.admin_listen == Some(self.listen) {
+            return Err(("node.admin_listen", "must differ from node.listen".into()));
+        }
+        Ok(())
+    }
 }
 
 /// A whole config file: the node's settings and its task definitions.
@@ -111,8 +189,7 @@ impl Config {
             key: key.into(),
             message,
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| error("", format!("cannot read the config file: {e}")))?;
+        let text = taskproof_core::read_config_text(path)?;
         let task_definitions = TaskDefinitions::from_toml_str(&text, path, registry)?;
         let document: toml::Table = text
             .parse()
@@ -124,11 +201,34 @@ impl Config {
                 error(key.trim_end_matches('.'), e.into_inner().to_string())
             })?,
         };
-        if node.max_pending == 0 {
-            return Err(error("node.max_pending", "must be at least 1".into()));
+        node.check().map_err(|(key, message)| error(key, message))?;
+        if task_definitions.is_empty() {
+            return Err(error(
+                "task_definitions",
+                "no task definitions: the node would answer every task with TaskDefinitionNotFound; add a [[task_definitions]] table".into(),
+            ));
         }
-        if node.timeout_ms == 0 {
-            return Err(error("node.timeout_ms", "must be greater than 0".into()));
+        for def in task_definitions.iter() {
+            let deadline = def.timeout.unwrap_or(node.timeout());
+            if let Some(needed) = def.verifier.time_needed()
+                && needed > deadline
+            {
+                let whose = if def.timeout.is_some() {
+                    "its `timeout_ms`"
+                } else {
+                    "`node.timeout_ms`"
+                };
+                return Err(ConfigError {
+                    file: path.to_owned(),
+                    task_definition: Some(def.id),
+                    key: "timeout_ms".into(),
+                    message: format!(
+                        "the verifier's own limits allow {} ms (its retrieval timeouts), more than the {} ms deadline of {whose}: the verifier's limits could never act; raise the deadline or lower them",
+                        needed.as_millis(),
+                        deadline.as_millis()
+                    ),
+                });
+            }
         }
         Ok(Self {
             path: path.to_owned(),
@@ -157,12 +257,14 @@ impl Config {
         };
         if let Some(file) = &self.node.attester_key_file {
             let resolved = self.resolve(file);
-            let text = std::fs::read_to_string(&resolved).map_err(|e| {
-                error(
-                    "node.attester_key_file",
-                    format!("cannot read {}: {e}", resolved.display()),
-                )
-            })?;
+            let text = taskproof_core::read_capped(&resolved, 4096)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map_err(|e| {
+                    error(
+                        "node.attester_key_file",
+                        format!("cannot read {}: {e}", resolved.display()),
+                    )
+                })?;
             return AttesterKey::parse(&text)
                 .map(Some)
                 .map_err(|NotAPrivateKey| {

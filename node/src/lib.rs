@@ -18,9 +18,11 @@ pub mod cli;
 mod config;
 mod engine;
 pub mod http;
+pub mod logging;
 mod metrics;
 pub mod signing;
+pub mod wire;
 
 pub use config::{AttesterKey, Config, NodeConfig, NotAPrivateKey};
-pub use engine::{Engine, EngineOptions, UnknownTaskDefinition};
+pub use engine::{Admission, Engine, EngineOptions, Overloaded, UnknownTaskDefinition};
 pub use metrics::Metrics;

@@ -22,6 +22,31 @@ pub(crate) enum Endpoint {
     json_rpc,
 }
 
+/// Why a request or connection was refused before any verifier saw it.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub(crate) enum Refusal {
+    /// `max_pending` verifications were pending.
+    overloaded,
+    /// `max_connections` connections were open.
+    connection_limit,
+    /// `max_buffered_body_bytes` were already held.
+    buffered_bytes,
+    /// The body exceeded `max_body_bytes`.
+    body_too_large,
+    /// The body did not arrive in time.
+    body_timeout,
+    /// Not `application/json`.
+    media_type,
+    /// A connection closed for a header read or idle timeout.
+    connection_timeout,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: Refusal,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     endpoint: Endpoint,
@@ -66,7 +91,9 @@ impl DefinitionMetrics {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    refusals: Family<RefusalLabels, Counter>,
     pub(crate) pending: Gauge,
+    pub(crate) connections: Gauge,
     definitions: HashMap<u16, DefinitionMetrics>,
 }
 
@@ -114,6 +141,18 @@ impl Metrics {
             "Verifications admitted and not yet finished (queue depth)",
             pending.clone(),
         );
+        let refusals = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "refusals",
+            "Requests and connections refused before verification, by reason",
+            refusals.clone(),
+        );
+        let connections = Gauge::default();
+        registry.register(
+            "open_connections",
+            "HTTP connections open on the validation listener",
+            connections.clone(),
+        );
 
         let definitions = definitions
             .iter()
@@ -144,13 +183,23 @@ impl Metrics {
         Self {
             registry,
             requests,
+            refusals,
             pending,
+            connections,
             definitions,
         }
     }
 
     pub(crate) fn definition(&self, id: u16) -> Option<&DefinitionMetrics> {
         self.definitions.get(&id)
+    }
+
+    pub(crate) fn refused(&self) {
+        self.refusal(Refusal::overloaded);
+    }
+
+    pub(crate) fn refusal(&self, reason: Refusal) {
+        self.refusals.get_or_create(&RefusalLabels { reason }).inc();
     }
 
     pub(crate) fn request(&self, endpoint: Endpoint, status: u16) {

@@ -73,12 +73,27 @@ impl Vote<'_> {
     }
 }
 
+/// Half the order of secp256k1: a signature with `s` above it is the
+/// malleable twin of one below (EIP-2; OpenZeppelin's `ECDSA` refuses it).
+const HALF_ORDER: U256 = U256::from_be_bytes([
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
+]);
+
 /// Why a performer signature was refused (`InvalidPerformerSignature`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PerformerSignatureError {
-    /// Not 65 bytes, or r/s/v out of range.
+    /// Not 65 bytes, or r/s out of range.
     #[error("the signature is not a 65-byte r‖s‖v ECDSA signature")]
     Malformed,
+    /// `v` is not 27 or 28.
+    #[error("the signature's v is {0}; it must be 27 or 28")]
+    BadRecoveryId(u8),
+    /// `s` is in the upper half of the curve order: the malleable form.
+    #[error(
+        "the signature's s is in the upper half of the curve order (malleable); use its low-s form"
+    )]
+    HighS,
     /// No public key recovers from it.
     #[error("no signer can be recovered from the signature")]
     Unrecoverable,
@@ -100,8 +115,17 @@ pub fn check_performer_signature(
     performer: Address,
     task_definition_id: u16,
 ) -> Result<(), PerformerSignatureError> {
+    let [.., v] = signature else {
+        return Err(PerformerSignatureError::Malformed);
+    };
     if signature.len() != 65 {
         return Err(PerformerSignatureError::Malformed);
+    }
+    if !matches!(v, 27 | 28) {
+        return Err(PerformerSignatureError::BadRecoveryId(*v));
+    }
+    if U256::from_be_slice(&signature[32..64]) > HALF_ORDER {
+        return Err(PerformerSignatureError::HighS);
     }
     let signature =
         Signature::from_raw(signature).map_err(|_| PerformerSignatureError::Malformed)?;
@@ -148,5 +172,57 @@ mod tests {
             check_performer_signature(&good[..64], "proof", b"data", performer.address(), 3),
             Err(PerformerSignatureError::Malformed)
         );
+    }
+
+    /// The same signature with `s` replaced by `n - s` and `v` flipped
+    /// recovers the same signer: it must be refused as the contracts do.
+    #[test]
+    fn rejects_the_high_s_twin_of_a_valid_signature() {
+        let performer = AttesterKey::parse(
+            "0x0123456789012345678901234567890123456789012345678901234567890123",
+        )
+        .unwrap();
+        let hash = task_hash("proof", b"data", performer.address(), 3);
+        let good = performer.signer().sign_hash_sync(&hash).unwrap().as_bytes();
+        let order = U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .unwrap();
+        assert_eq!(HALF_ORDER, order >> 1);
+        let s = U256::from_be_slice(&good[32..64]);
+        let mut twin = good;
+        twin[32..64].copy_from_slice(&(order - s).to_be_bytes::<32>());
+        twin[64] = if good[64] == 27 { 28 } else { 27 };
+        // The twin really is a valid signature of the same key...
+        let recovered = Signature::from_raw(&twin)
+            .unwrap()
+            .recover_address_from_prehash(&hash)
+            .unwrap();
+        assert_eq!(recovered, performer.address());
+        // ...and is refused for its high s.
+        assert_eq!(
+            check_performer_signature(&twin, "proof", b"data", performer.address(), 3),
+            Err(PerformerSignatureError::HighS)
+        );
+    }
+
+    #[test]
+    fn rejects_recovery_ids_other_than_27_and_28() {
+        let performer = AttesterKey::parse(
+            "0x0123456789012345678901234567890123456789012345678901234567890123",
+        )
+        .unwrap();
+        let hash = task_hash("proof", b"data", performer.address(), 3);
+        let good = performer.signer().sign_hash_sync(&hash).unwrap().as_bytes();
+        for v in [0u8, 1, 35, 36, 255] {
+            let mut bad = good;
+            bad[64] = v;
+            assert_eq!(
+                check_performer_signature(&bad, "proof", b"data", performer.address(), 3),
+                Err(PerformerSignatureError::BadRecoveryId(v)),
+                "v = {v}"
+            );
+        }
     }
 }

@@ -37,10 +37,10 @@ pub(super) fn run(args: Args) -> ExitCode {
     } = args.command;
     let mut contents = Vec::with_capacity(3);
     for path in [&verification_key, &public, &proof] {
-        match std::fs::read_to_string(path) {
+        match super::read_input(&path.to_string_lossy()) {
             Ok(text) => contents.push(text),
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                eprintln!("error: {e}");
                 return ExitCode::from(super::EXIT_USAGE);
             }
         }

@@ -61,15 +61,37 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default level.
-pub(crate) fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+/// Logs to stderr; `RUST_LOG` overrides the default filter.
+pub(crate) fn init_logging(level: &str) {
+    crate::logging::init(level);
+}
+
+/// The most bytes read from a file or standard input a command is given
+/// (a proof of task, a snarkjs JSON file).
+pub(crate) const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// Reads a command's input file (or `-` for standard input), at most
+/// [`MAX_INPUT_BYTES`], as UTF-8 text.
+pub(crate) fn read_input(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let bytes = if path == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        if bytes.len() as u64 > MAX_INPUT_BYTES {
+            return Err(format!(
+                "standard input is larger than the {MAX_INPUT_BYTES}-byte limit"
+            ));
+        }
+        bytes
+    } else {
+        taskproof_core::read_capped(std::path::Path::new(path), MAX_INPUT_BYTES)
+            .map_err(|e| format!("cannot read {path}: {e}"))?
+    };
+    String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8 text"))
 }
 
 pub(crate) fn registry() -> taskproof_core::Registry {

@@ -1,6 +1,6 @@
 //! `taskproof serve [--config FILE] [--listen ADDR]`
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use crate::{Config, Engine, EngineOptions, Metrics, http};
 
@@ -43,13 +43,24 @@ pub(super) fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let shutdown_timeout = Duration::from_millis(config.node.shutdown_timeout_ms);
+    let code = runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(config.node.listen).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("error: cannot listen on {}: {e}", config.node.listen);
                 return ExitCode::from(super::EXIT_USAGE);
             }
+        };
+        let admin = match config.node.admin_listen {
+            None => None,
+            Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    eprintln!("error: cannot listen on {addr} (node.admin_listen): {e}");
+                    return ExitCode::from(super::EXIT_USAGE);
+                }
+            },
         };
         match &attester_key {
             Some(key) => tracing::info!(attester = %key.address(), "attester key loaded"),
@@ -67,13 +78,13 @@ pub(super) fn run(args: Args) -> ExitCode {
             batching: config.node.batching,
         };
         let engine = Engine::new(config.task_definitions.clone(), options, metrics);
-        let state = Arc::new(http::AppState {
+        let state = Arc::new(http::AppState::new(
             engine,
-            node: config.node.clone(),
+            config.node.clone(),
             attester_key,
-        });
+        ));
         let shutdown = http::shutdown_signal();
-        match http::serve(listener, state, shutdown).await {
+        match http::serve(listener, admin, state, shutdown).await {
             Ok(()) => {
                 tracing::info!("stopped");
                 ExitCode::SUCCESS
@@ -83,5 +94,9 @@ pub(super) fn run(args: Args) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Verifications still running stop at their next deadline check; wait
+    // for them no longer than the shutdown timeout.
+    runtime.shutdown_timeout(shutdown_timeout);
+    code
 }

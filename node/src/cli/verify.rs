@@ -3,7 +3,7 @@
 //! Prints one JSON line `{"verdict", "reason", "elapsed_us"}` and exits 0
 //! (valid), 1 (invalid), 2 (undecided) or 3 (usage or config error).
 
-use std::{io::Read, path::PathBuf, process::ExitCode, sync::Arc, time::Instant};
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Instant};
 
 use alloy_primitives::Address;
 use taskproof_core::{Outcome, Task};
@@ -39,21 +39,9 @@ pub(super) fn run(args: Args) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage(e.to_string()),
     };
-    let proof_of_task = if args.proof_of_task == "-" {
-        let mut s = String::new();
-        match std::io::stdin().read_to_string(&mut s) {
-            Ok(_) => s,
-            Err(e) => {
-                return usage(format!(
-                    "cannot read the proof of task from standard input: {e}"
-                ));
-            }
-        }
-    } else {
-        match std::fs::read_to_string(&args.proof_of_task) {
-            Ok(s) => s,
-            Err(e) => return usage(format!("cannot read {}: {e}", args.proof_of_task)),
-        }
+    let proof_of_task = match super::read_input(&args.proof_of_task) {
+        Ok(text) => text,
+        Err(e) => return usage(e),
     };
     if config.task_definitions.get(args.task_def).is_none() {
         return usage(format!(
@@ -74,7 +62,7 @@ pub(super) fn run(args: Args) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage(format!("cannot start the runtime: {e}")),
     };
-    let data = crate::http::decode_data(&args.data);
+    let data = crate::wire::data_hex_or_text(&args.data);
     let task = Task::new(proof_of_task, data, args.performer, args.task_def);
     let verdict = runtime.block_on(async {
         let metrics = Arc::new(Metrics::new(&config.task_definitions));

@@ -1,17 +1,36 @@
 //! The HTTP surface: Othentic's validation endpoints, JSON-RPC `sendTask`,
 //! `/healthz` and `/metrics`.
+//!
+//! A request meets the node's limits in this order, each refusal with its
+//! own status and never a verdict of `Invalid`:
+//!
+//! | stage | limit | refusal |
+//! |---|---|---|
+//! | connection | `max_connections` (then a reserve that answers only `/healthz` and `/metrics`) | 503 / closed |
+//! | request head | `header_read_timeout_ms`; hyper's buffer of 64 KiB | closed |
+//! | between requests | `idle_timeout_ms` | closed |
+//! | media type | `application/json` only, checked before the body is read | 415 |
+//! | admission | `max_pending` verifications, checked before the body is read | 503, undecided |
+//! | body | `max_body_bytes`; `max_buffered_body_bytes` over all connections; `body_read_timeout_ms` | 413 / 503 / 408 |
+//! | decoding | strict JSON, no duplicate keys, canonical ids ([`crate::wire`]) | 400 |
+//! | task definition | known `taskDefinitionId` | 404 |
+//! | verification | the engine's stages: per-definition concurrency, deadline, panic isolation, batching ([`crate::Engine`]) | 503, undecided |
+//! | reply | reasons and causes cut to 1 KiB; logs rate-limited | |
+//!
+//! Connection handling lives in `server`, body reading in `body`, the
+//! endpoints in `validate` and `rpc`.
 
+mod body;
 mod rpc;
+mod server;
 mod validate;
 
-pub(crate) use validate::decode_data;
-
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, State},
-    http::{StatusCode, header},
+    extract::State,
+    http::header,
     response::IntoResponse,
     routing::{get, post},
 };
@@ -28,18 +47,44 @@ pub struct AppState {
     pub node: NodeConfig,
     /// The attester's key, for signed votes.
     pub attester_key: Option<AttesterKey>,
+    budget: body::BodyBudget,
+}
+
+impl AppState {
+    /// The state of a node serving `engine` with `node`'s limits.
+    pub fn new(engine: Engine, node: NodeConfig, attester_key: Option<AttesterKey>) -> Self {
+        Self {
+            budget: body::BodyBudget::new(node.max_buffered_body_bytes),
+            engine,
+            node,
+            attester_key,
+        }
+    }
+
+    fn body_limits(&self) -> body::BodyLimits {
+        body::BodyLimits {
+            max_body_bytes: self.node.max_body_bytes,
+            timeout: std::time::Duration::from_millis(self.node.body_read_timeout_ms),
+        }
+    }
 }
 
 /// The node's routes.
 pub fn router(state: Arc<AppState>) -> Router {
-    let body_limit = state.node.max_body_bytes;
     Router::new()
         .route("/task/validate", post(validate::task_validate))
         .route("/validate_task", post(validate::validate_task))
         .route("/", post(rpc::json_rpc))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// The admin listener's routes: `/healthz` and `/metrics` only.
+pub fn admin_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -60,18 +105,17 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-/// Serves until SIGINT or SIGTERM, then stops accepting and lets in-flight
-/// requests finish. `ready` receives the bound address (useful with port 0).
+/// Serves until `shutdown` resolves (see [`shutdown_signal`]), then stops
+/// accepting, lets requests in flight finish and closes what is still open
+/// after `node.shutdown_timeout_ms`. `admin`, when given, serves only
+/// `/healthz` and `/metrics`.
 pub async fn serve(
     listener: TcpListener,
+    admin: Option<TcpListener>,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(%addr, definitions = state.engine.definitions().len(), "listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::run(listener, admin, state, shutdown).await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when
@@ -103,8 +147,4 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing in-flight requests");
     }
-}
-
-pub(crate) fn status_of(e: &axum::extract::rejection::BytesRejection) -> StatusCode {
-    e.status()
 }

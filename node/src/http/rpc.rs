@@ -5,78 +5,67 @@
 //! first; then the task is verified and this attester's vote is returned,
 //! signed over Othentic's vote hash. Contract errors are mirrored by name
 //! (`TaskDefinitionNotFound(id)`, `InvalidPerformerSignature`, ...).
+//!
+//! Requests are decoded strictly: a request object with a key given twice
+//! is refused (serde_json's `Value` would keep the last one silently), as
+//! `/task/validate` refuses them.
 
 use std::sync::Arc;
 
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::U256;
 use axum::{
     Json,
-    body::Bytes as Body,
-    extract::{State, rejection::BytesRejection},
-    http::StatusCode,
+    body::Body,
+    extract::State,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
-use taskproof_core::{PerformerSignature, SignatureType, Task, Verdict};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json, value::RawValue};
+use taskproof_core::{PerformerSignature, SignatureType, Task, Verdict, quote};
 
-use super::{AppState, status_of};
-use crate::{metrics::Endpoint, signing};
-
-const PARSE_ERROR: i64 = -32700;
-const INVALID_REQUEST: i64 = -32600;
-const METHOD_NOT_FOUND: i64 = -32601;
-const INVALID_PARAMS: i64 = -32602;
-const INTERNAL_ERROR: i64 = -32603;
-const TASK_DEFINITION_NOT_FOUND: i64 = -32001;
-const INVALID_PERFORMER_SIGNATURE: i64 = -32002;
-const MINIMUM_VOTING_POWER: i64 = -32003;
-const RESTRICTED_OPERATOR: i64 = -32004;
-const UNSUPPORTED_SIGNATURE_TYPE: i64 = -32005;
-const UNDECIDED: i64 = -32006;
-const NO_ATTESTER_KEY: i64 = -32007;
-const UNSUPPORTED_CHAIN: i64 = -32008;
-const REQUEST_TOO_LARGE: i64 = -32009;
+use super::{AppState, body};
+use crate::{
+    metrics::Endpoint,
+    signing,
+    wire::{self, RpcError, rpc_code},
+};
 
 /// Most requests in one JSON-RPC batch.
 const MAX_BATCH: usize = 100;
 
-struct RpcError {
-    code: i64,
-    message: String,
-    data: Option<Value>,
+/// One request object. Derived deserialisation refuses duplicate members.
+#[derive(Deserialize)]
+struct RpcRequest {
+    #[serde(default)]
+    jsonrpc: Option<Value>,
+    #[serde(default)]
+    method: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    #[serde(default)]
+    params: Option<Value>,
 }
 
-impl RpcError {
-    fn new(code: i64, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            data: None,
-        }
-    }
+/// Distinguishes `"id": null` (a request) from no `id` (a notification).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
 
-    fn named(code: i64, name: &str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            data: Some(json!({ "error": name })),
-        }
-    }
-
-    fn to_json(&self, id: Value) -> Value {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(data) = &self.data {
-            error["data"] = data.clone();
-        }
-        json!({ "jsonrpc": "2.0", "error": error, "id": id })
-    }
+/// A BLS signature `{"x": "0x…", "y": "0x…"}`; duplicate members refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlsSignature {
+    x: String,
+    y: String,
 }
 
 pub(super) async fn json_rpc(
     State(state): State<Arc<AppState>>,
-    body: Result<Body, BytesRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
-    let (status, value) = respond(&state, body).await;
+    let (status, value) = respond(&state, &headers, body).await;
     state
         .engine
         .metrics()
@@ -87,95 +76,123 @@ pub(super) async fn json_rpc(
     }
 }
 
-async fn respond(
-    state: &AppState,
-    body: Result<Body, BytesRejection>,
-) -> (StatusCode, Option<Value>) {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => {
-            let status = status_of(&e);
-            let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                RpcError::new(
-                    REQUEST_TOO_LARGE,
-                    format!("request body exceeds {} bytes", state.node.max_body_bytes),
-                )
-            } else {
-                RpcError::new(INVALID_REQUEST, e.body_text())
-            };
-            return (status, Some(error.to_json(Value::Null)));
+async fn respond(state: &AppState, headers: &HeaderMap, body: Body) -> (StatusCode, Option<Value>) {
+    let metrics = state.engine.metrics();
+    let received = match body::check_media_type(headers, metrics) {
+        Ok(()) => body::receive(headers, body, state.body_limits(), &state.budget, metrics).await,
+        Err(e) => Err(e),
+    };
+    let received = match received {
+        Ok(r) => r,
+        Err(rejection) => {
+            return (
+                rejection.status(),
+                Some(RpcError::from(&rejection).to_json(Value::Null)),
+            );
         }
     };
-    let value: Value = match serde_json::from_slice(&body) {
+    let document: &RawValue = match serde_json::from_slice(&received.bytes) {
         Ok(v) => v,
         Err(e) => {
             return (
                 StatusCode::OK,
-                Some(RpcError::new(PARSE_ERROR, format!("parse error: {e}")).to_json(Value::Null)),
+                Some(
+                    RpcError::new(
+                        rpc_code::PARSE_ERROR,
+                        format!("parse error: {}", wire::malformed(&e)),
+                    )
+                    .to_json(Value::Null),
+                ),
             );
         }
     };
-    match value {
-        Value::Array(requests) if requests.is_empty() => (
+    if !document.get().starts_with('[') {
+        return (StatusCode::OK, call(state, document).await);
+    }
+    let requests: Vec<&RawValue> = match serde_json::from_str(document.get()) {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                StatusCode::OK,
+                Some(
+                    RpcError::new(rpc_code::PARSE_ERROR, format!("parse error: {e}"))
+                        .to_json(Value::Null),
+                ),
+            );
+        }
+    };
+    if requests.is_empty() {
+        return (
             StatusCode::OK,
-            Some(RpcError::new(INVALID_REQUEST, "empty batch").to_json(Value::Null)),
-        ),
-        Value::Array(requests) if requests.len() > MAX_BATCH => (
+            Some(RpcError::new(rpc_code::INVALID_REQUEST, "empty batch").to_json(Value::Null)),
+        );
+    }
+    if requests.len() > MAX_BATCH {
+        return (
             StatusCode::OK,
             Some(
                 RpcError::new(
-                    INVALID_REQUEST,
+                    rpc_code::INVALID_REQUEST,
                     format!("a batch holds at most {MAX_BATCH} requests"),
                 )
                 .to_json(Value::Null),
             ),
-        ),
-        Value::Array(requests) => {
-            let answers =
-                futures_util::future::join_all(requests.into_iter().map(|r| call(state, r))).await;
-            let answers: Vec<Value> = answers.into_iter().flatten().collect();
-            if answers.is_empty() {
-                (StatusCode::NO_CONTENT, None)
-            } else {
-                (StatusCode::OK, Some(Value::Array(answers)))
-            }
-        }
-        single => (StatusCode::OK, call(state, single).await),
+        );
+    }
+    let answers =
+        futures_util::future::join_all(requests.into_iter().map(|r| call(state, r))).await;
+    let answers: Vec<Value> = answers.into_iter().flatten().collect();
+    if answers.is_empty() {
+        (StatusCode::NO_CONTENT, None)
+    } else {
+        (StatusCode::OK, Some(Value::Array(answers)))
     }
 }
 
 /// One request; `None` for a notification (no `id`).
-async fn call(state: &AppState, request: Value) -> Option<Value> {
-    let Value::Object(request) = request else {
-        return Some(
-            RpcError::new(INVALID_REQUEST, "a request must be an object").to_json(Value::Null),
-        );
+async fn call(state: &AppState, raw: &RawValue) -> Option<Value> {
+    let request: RpcRequest = match serde_json::from_str(raw.get()) {
+        Ok(r) => r,
+        Err(e) => {
+            let message = if raw.get().starts_with('{') {
+                format!("malformed request: {}", wire::malformed(&e))
+            } else {
+                "a request must be an object".into()
+            };
+            return Some(RpcError::new(rpc_code::INVALID_REQUEST, message).to_json(Value::Null));
+        }
     };
-    let id = request.get("id").cloned();
-    let reply_id = match &id {
+    let reply_id = match &request.id {
         None => Value::Null,
         Some(v @ (Value::Null | Value::String(_) | Value::Number(_))) => v.clone(),
         Some(_) => {
             return Some(
-                RpcError::new(INVALID_REQUEST, "`id` must be a string, a number or null")
-                    .to_json(Value::Null),
+                RpcError::new(
+                    rpc_code::INVALID_REQUEST,
+                    "`id` must be a string, a number or null",
+                )
+                .to_json(Value::Null),
             );
         }
     };
-    if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return Some(RpcError::new(INVALID_REQUEST, "`jsonrpc` must be \"2.0\"").to_json(reply_id));
+    if request.jsonrpc.as_ref().and_then(Value::as_str) != Some("2.0") {
+        return Some(
+            RpcError::new(rpc_code::INVALID_REQUEST, "`jsonrpc` must be \"2.0\"").to_json(reply_id),
+        );
     }
-    let Some(method) = request.get("method").and_then(Value::as_str) else {
-        return Some(RpcError::new(INVALID_REQUEST, "`method` must be a string").to_json(reply_id));
+    let Some(method) = request.method.as_ref().and_then(Value::as_str) else {
+        return Some(
+            RpcError::new(rpc_code::INVALID_REQUEST, "`method` must be a string").to_json(reply_id),
+        );
     };
     let result = match method {
-        "sendTask" => send_task(state, request.get("params")).await,
+        "sendTask" => send_task(state, request.params.as_ref()).await,
         other => Err(RpcError::new(
-            METHOD_NOT_FOUND,
-            format!("method not found: {other}"),
+            rpc_code::METHOD_NOT_FOUND,
+            format!("method not found: {}", quote(other)),
         )),
     };
-    id.as_ref()?;
+    request.id.as_ref()?;
     Some(match result {
         Ok(value) => json!({ "jsonrpc": "2.0", "result": value, "id": reply_id }),
         Err(e) => e.to_json(reply_id),
@@ -188,7 +205,11 @@ struct SendTask {
 }
 
 fn invalid_params(message: impl Into<String>) -> RpcError {
-    RpcError::new(INVALID_PARAMS, message)
+    RpcError::new(rpc_code::INVALID_PARAMS, message)
+}
+
+fn field(e: wire::FieldError, position: usize) -> RpcError {
+    invalid_params(format!("params[{position}] {e}"))
 }
 
 fn parse_send_task(params: Option<&Value>) -> Result<SendTask, RpcError> {
@@ -207,27 +228,17 @@ fn parse_send_task(params: Option<&Value>) -> Result<SendTask, RpcError> {
         .as_str()
         .ok_or_else(|| invalid_params("params[0] proofOfTask must be a string"))?
         .to_owned();
-    let data = params[1]
-        .as_str()
-        .and_then(|s| s.strip_prefix("0x"))
-        .and_then(|h| alloy_primitives::hex::decode(h).ok())
-        .map(Bytes::from)
-        .ok_or_else(|| invalid_params("params[1] data must be 0x-prefixed hex bytes"))?;
-    let task_definition_id = super::validate::task_definition_id(&params[2])
-        .map_err(|e| invalid_params(format!("params[2] taskDefinitionId: {e}")))?;
-    let performer: Address = params[3]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            invalid_params("params[3] performerAddress must be a 0x-prefixed 20-byte address")
-        })?;
+    let data = wire::hex_bytes(&params[1], "data").map_err(|e| field(e, 1))?;
+    let task_definition_id = wire::task_definition_id(&params[2]).map_err(|e| field(e, 2))?;
+    let performer = wire::address(&params[3], "performerAddress").map_err(|e| field(e, 3))?;
     let signature_type = match params.get(5) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.eq_ignore_ascii_case("ecdsa") => Some(SignatureType::Ecdsa),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("bls") => Some(SignatureType::Bls),
         Some(other) => {
             return Err(invalid_params(format!(
-                "params[5] signatureType must be \"ecdsa\" or \"bls\", got {other}"
+                "params[5] signatureType must be \"ecdsa\" or \"bls\", got {}",
+                shown(other)
             )));
         }
     };
@@ -241,7 +252,7 @@ fn parse_send_task(params: Option<&Value>) -> Result<SendTask, RpcError> {
             }
             let id = match v {
                 Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.parse().ok(),
+                Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
                 _ => None,
             };
             Some(id.ok_or_else(|| {
@@ -250,37 +261,25 @@ fn parse_send_task(params: Option<&Value>) -> Result<SendTask, RpcError> {
         }
     };
     let signature = match signature_type.unwrap_or_default() {
-        SignatureType::Ecdsa => {
-            let bytes = params[4]
-                .as_str()
-                .and_then(|s| s.strip_prefix("0x"))
-                .and_then(|h| alloy_primitives::hex::decode(h).ok())
-                .ok_or_else(|| invalid_params("params[4] signature must be 0x-prefixed hex"))?;
-            PerformerSignature::Ecdsa(Bytes::from(bytes))
-        }
+        SignatureType::Ecdsa => PerformerSignature::Ecdsa(
+            wire::hex_bytes(&params[4], "signature").map_err(|e| field(e, 4))?,
+        ),
         SignatureType::Bls => {
             // A BLS signature travels as the JSON string {"x":"0x…","y":"0x…"}.
-            let point: Value = match &params[4] {
-                Value::String(s) => serde_json::from_str(s).ok(),
-                v @ Value::Object(_) => Some(v.clone()),
-                _ => None,
-            }
-            .ok_or_else(|| {
+            let malformed = || {
                 invalid_params("params[4] a BLS signature must be {\"x\": \"0x…\", \"y\": \"0x…\"}")
-            })?;
-            let coordinate = |k: &str| {
-                point
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<U256>().ok())
             };
-            match (coordinate("x"), coordinate("y")) {
-                (Some(x), Some(y)) => PerformerSignature::Bls { x, y },
-                _ => {
-                    return Err(invalid_params(
-                        "params[4] a BLS signature must be {\"x\": \"0x…\", \"y\": \"0x…\"}",
-                    ));
+            let point: BlsSignature = match &params[4] {
+                Value::String(s) => serde_json::from_str(s).map_err(|_| malformed())?,
+                v @ Value::Object(_) => {
+                    BlsSignature::deserialize(v.clone()).map_err(|_| malformed())?
                 }
+                _ => return Err(malformed()),
+            };
+            let coordinate = |s: &str| s.parse::<U256>().ok();
+            match (coordinate(&point.x), coordinate(&point.y)) {
+                (Some(x), Some(y)) => PerformerSignature::Bls { x, y },
+                _ => return Err(malformed()),
             }
         }
     };
@@ -296,6 +295,16 @@ fn parse_send_task(params: Option<&Value>) -> Result<SendTask, RpcError> {
     })
 }
 
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => quote(s).to_string(),
+        other => {
+            let text = other.to_string();
+            quote(&text).to_string()
+        }
+    }
+}
+
 async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, RpcError> {
     let SendTask {
         task,
@@ -303,11 +312,7 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
     } = parse_send_task(params)?;
     let id = task.task_definition_id;
     let Some(def) = state.engine.definition(id) else {
-        return Err(RpcError::named(
-            TASK_DEFINITION_NOT_FOUND,
-            "TaskDefinitionNotFound",
-            format!("TaskDefinitionNotFound({id})"),
-        ));
+        return Err(RpcError::from(&wire::Rejection::UnknownTaskDefinition(id)));
     };
     match &task.signature {
         Some(PerformerSignature::Ecdsa(signature)) => {
@@ -320,7 +325,7 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
             )
             .map_err(|e| {
                 RpcError::named(
-                    INVALID_PERFORMER_SIGNATURE,
+                    rpc_code::INVALID_PERFORMER_SIGNATURE,
                     "InvalidPerformerSignature",
                     format!("InvalidPerformerSignature: {e}"),
                 )
@@ -328,7 +333,7 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
         }
         _ => {
             return Err(RpcError::named(
-                UNSUPPORTED_SIGNATURE_TYPE,
+                rpc_code::UNSUPPORTED_SIGNATURE_TYPE,
                 "UnsupportedSignatureType",
                 "BLS performer signatures are not supported yet; sign with ECDSA (signatureType \"ecdsa\")",
             ));
@@ -341,7 +346,7 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
     {
         let index = operator.map_or_else(|| "unset".to_owned(), |i| i.to_string());
         return Err(RpcError::named(
-            RESTRICTED_OPERATOR,
+            rpc_code::RESTRICTED_OPERATOR,
             "InvalidRestrictedOperator",
             format!("InvalidRestrictedOperator({id}, {index})"),
         ));
@@ -351,14 +356,14 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
     {
         let index = operator.map_or_else(|| "unset".to_owned(), |i| i.to_string());
         return Err(RpcError::named(
-            MINIMUM_VOTING_POWER,
+            rpc_code::MINIMUM_VOTING_POWER,
             "OperatorDoesNotHaveMinimumVotingPower",
             format!("OperatorDoesNotHaveMinimumVotingPower({index})"),
         ));
     }
     let Some(key) = &state.attester_key else {
         return Err(RpcError::named(
-            NO_ATTESTER_KEY,
+            rpc_code::NOT_CONFIGURED,
             "AttesterKeyNotConfigured",
             "this node has no attester key (set node.attester_key_file or the node.attester_key_env variable)",
         ));
@@ -367,14 +372,14 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
         (state.node.attestation_center, state.node.chain_id)
     else {
         return Err(RpcError::named(
-            NO_ATTESTER_KEY,
+            rpc_code::NOT_CONFIGURED,
             "AttestationCenterNotConfigured",
             "set node.attestation_center and node.chain_id to sign votes",
         ));
     };
     if let Some(chain) = target_chain_id.filter(|&c| c != configured_chain) {
         return Err(RpcError::named(
-            UNSUPPORTED_CHAIN,
+            rpc_code::UNSUPPORTED_CHAIN,
             "UnsupportedTargetChain",
             format!("this attester signs for chain {configured_chain}, not {chain}"),
         ));
@@ -382,23 +387,19 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
     let proof_of_task = task.proof_of_task.clone();
     let data = task.data.clone();
     let performer = task.performer;
-    let verdict = state.engine.judge(task).await.map_err(|e| {
-        RpcError::named(
-            TASK_DEFINITION_NOT_FOUND,
-            "TaskDefinitionNotFound",
-            e.to_string(),
-        )
-    })?;
+    let admission = match state.engine.admit() {
+        Ok(admission) => admission,
+        Err(overloaded) => return Err(wire::undecided_rpc_error(&overloaded.to_string())),
+    };
+    let verdict = state
+        .engine
+        .judge_admitted(&admission, task)
+        .await
+        .map_err(|e| RpcError::from(&wire::Rejection::UnknownTaskDefinition(e.0)))?;
     let (is_approved, reason) = match verdict {
         Verdict::Valid => (true, None),
         Verdict::Invalid { reason } => (false, Some(reason)),
-        Verdict::Undecided { cause } => {
-            return Err(RpcError::named(
-                UNDECIDED,
-                "Undecided",
-                format!("no vote: {cause}"),
-            ));
-        }
+        Verdict::Undecided { cause } => return Err(wire::undecided_rpc_error(&cause)),
     };
     let vote = signing::Vote {
         proof_of_task: &proof_of_task,
@@ -409,9 +410,12 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
         chain_id: configured_chain,
         is_approved,
     };
-    let (vote_hash, signature) = vote
-        .sign(key)
-        .map_err(|e| RpcError::new(INTERNAL_ERROR, format!("signing the vote failed: {e}")))?;
+    let (vote_hash, signature) = vote.sign(key).map_err(|e| {
+        RpcError::new(
+            rpc_code::INTERNAL_ERROR,
+            format!("signing the vote failed: {e}"),
+        )
+    })?;
     Ok(json!({
         "approved": is_approved,
         "reason": reason,
