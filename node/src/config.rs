@@ -162,7 +162,7 @@ impl NodeConfig {
                 ),
             ));
         }
-        if self.admin_listen.is_some() && self.admin_listen == Some(self.listen) {
+        if self.listen.port() != 0 && self.admin_listen == Some(self.listen) {
             return Err(("node.admin_listen", "must differ from node.listen".into()));
         }
         Ok(())

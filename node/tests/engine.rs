@@ -2,19 +2,15 @@
 //! panicking, and batching.
 
 use std::{
-    path::Path,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
-use taskproof_core::{
-    Address, BatchPolicy, BuildContext, ConfigError, Outcome, Registry, Task, TaskDefinitions,
-    Verdict, Verifier, VerifierFactory, async_trait,
-};
-use taskproof_node::{Engine, EngineOptions, Metrics, UnknownTaskDefinition};
+use taskproof_core::{Address, BatchPolicy, Outcome, Task, Verdict, Verifier, async_trait};
+use taskproof_node::{EngineOptions, UnknownTaskDefinition};
+
+mod support;
+use support::engine;
 
 struct Slow(Duration);
 
@@ -35,8 +31,8 @@ impl Verifier for Panics {
     }
 }
 
-/// Valid when proofOfTask is "ok"; records the size of every batch.
-struct Batches(Arc<Mutex<Vec<usize>>>);
+/// Valid when proofOfTask starts with "ok"; records every batch's proofs.
+struct Batches(Arc<Mutex<Vec<Vec<String>>>>);
 
 #[async_trait]
 impl Verifier for Batches {
@@ -46,11 +42,14 @@ impl Verifier for Batches {
             .remove(0)
     }
     async fn verify_batch(&self, tasks: &[Task]) -> Vec<Verdict> {
-        self.0.lock().unwrap().push(tasks.len());
+        self.0
+            .lock()
+            .unwrap()
+            .push(tasks.iter().map(|t| t.proof_of_task.clone()).collect());
         tasks
             .iter()
             .map(|t| {
-                if t.proof_of_task == "ok" {
+                if t.proof_of_task.starts_with("ok") {
                     Verdict::Valid
                 } else {
                     Verdict::invalid("not ok")
@@ -64,28 +63,6 @@ impl Verifier for Batches {
             max_wait: Duration::from_millis(50),
         })
     }
-}
-
-struct Factory<F>(&'static str, F);
-
-impl<F: Fn() -> Arc<dyn Verifier> + Send + Sync + 'static> VerifierFactory for Factory<F> {
-    fn kind(&self) -> &str {
-        self.0
-    }
-    fn build(&self, _ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-        Ok((self.1)())
-    }
-}
-
-fn engine(kind: &'static str, verifier: Arc<dyn Verifier>, options: EngineOptions) -> Engine {
-    let mut registry = Registry::new();
-    registry
-        .register(Factory(kind, move || verifier.clone()))
-        .unwrap();
-    let text = format!("[[task_definitions]]\nid = 1\nname = \"t\"\nverifier = \"{kind}\"\n");
-    let defs = TaskDefinitions::from_toml_str(&text, Path::new("t.toml"), &registry).unwrap();
-    let metrics = Arc::new(Metrics::new(&defs));
-    Engine::new(defs, options, metrics)
 }
 
 fn task(proof: &str) -> Task {
@@ -166,28 +143,37 @@ async fn concurrent_requests_are_batched_and_each_gets_its_own_verdict() {
         Arc::new(Batches(sizes.clone())),
         EngineOptions::default(),
     ));
-    let answered = Arc::new(AtomicUsize::new(0));
-    let jobs: Vec<_> = (0..16)
-        .map(|i| {
+    let proofs: Vec<String> = (0..16)
+        .map(|i| format!("{}-{i}", if i % 3 == 0 { "bad" } else { "ok" }))
+        .collect();
+    let jobs: Vec<_> = proofs
+        .iter()
+        .map(|proof| {
             let e = e.clone();
-            let answered = answered.clone();
+            let proof = proof.clone();
             tokio::spawn(async move {
-                let proof = if i % 3 == 0 { "bad" } else { "ok" };
-                let verdict = e.judge(task(proof)).await.unwrap();
-                answered.fetch_add(1, Ordering::SeqCst);
+                let verdict = e.judge(task(&proof)).await.unwrap();
                 (proof, verdict)
             })
         })
         .collect();
     for j in jobs {
         let (proof, verdict) = j.await.unwrap();
-        assert_eq!(verdict.is_valid(), proof == "ok", "{proof}: {verdict:?}");
+        assert_eq!(
+            verdict.is_valid(),
+            proof.starts_with("ok"),
+            "{proof}: {verdict:?}"
+        );
     }
-    assert_eq!(answered.load(Ordering::SeqCst), 16);
-    let sizes = sizes.lock().unwrap().clone();
-    assert_eq!(sizes.iter().sum::<usize>(), 16);
-    assert!(sizes.iter().all(|&s| s <= 8), "{sizes:?}");
-    assert!(sizes.len() < 16, "requests were not grouped: {sizes:?}");
+    let batches = sizes.lock().unwrap().clone();
+    // Every task was verified exactly once, in some batch.
+    let mut seen: Vec<String> = batches.iter().flatten().cloned().collect();
+    seen.sort();
+    let mut expected = proofs.clone();
+    expected.sort();
+    assert_eq!(seen, expected, "{batches:?}");
+    assert!(batches.iter().all(|b| b.len() <= 8), "{batches:?}");
+    assert!(batches.len() < 16, "requests were not grouped: {batches:?}");
     assert!(
         e.metrics().render().contains("taskproof_batch_size_count"),
         "batch sizes are exported"
@@ -206,5 +192,5 @@ async fn a_lone_request_is_not_held_beyond_the_batch_window() {
     assert_eq!(e.judge(task("ok")).await.unwrap(), Verdict::Valid);
     // The window is 50 ms; allow generous scheduling slack but not seconds.
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(*sizes.lock().unwrap(), vec![1]);
+    assert_eq!(*sizes.lock().unwrap(), vec![vec!["ok".to_owned()]]);
 }

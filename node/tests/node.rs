@@ -1,34 +1,11 @@
 //! Drives the real `taskproof` binary over HTTP on 127.0.0.1.
 
-use std::{
-    io::{BufRead, BufReader},
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+mod support;
+
+use std::{path::PathBuf, process::Command, time::Duration};
 
 use serde_json::{Value, json};
-
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-
-fn fixture(path: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(format!("{ROOT}/fixtures/{path}")).unwrap())
-        .unwrap()
-}
-
-/// A node on a free port, killed on drop.
-struct Node {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{ROOT, client, fixture, post, start};
 
 fn config(extra_node: &str) -> String {
     let vectors = fixture("signatures/vectors.json");
@@ -57,70 +34,6 @@ params = {{ scheme = "openzeppelin", root = "{root}", leaf_encoding = ["address"
         center = vectors["attestationCenter"].as_str().unwrap(),
         chain = vectors["chainId"],
         root = airdrop["root"].as_str().unwrap(),
-    )
-}
-
-fn start(config_text: &str, env: &[(&str, &str)]) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let path: PathBuf = dir.path().join("taskproof.toml");
-    std::fs::write(&path, config_text).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskproof"));
-    cmd.args(["serve", "--config"])
-        .arg(&path)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
-    cmd.env_remove("TASKPROOF_ATTESTER_KEY")
-        .env("RUST_LOG", "info");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let (false, Some(addr)) = (sent, line.split("addr=").nth(1)) {
-                let addr = addr
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                let _ = tx.send(addr);
-                sent = true;
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the node did not start listening");
-    Node {
-        child,
-        base: format!("http://{addr}"),
-        _dir: dir,
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
-
-async fn post(node: &Node, path: &str, body: String) -> (u16, Value) {
-    let r = client()
-        .post(format!("{}{path}", node.base))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
 
@@ -345,13 +258,20 @@ async fn send_task_refuses_bad_signatures_and_bad_requests() {
         answer["error"]["data"]["error"],
         json!("InvalidPerformerSignature")
     );
+    let message = |answer: &Value| answer["error"]["message"].as_str().unwrap_or("").to_owned();
+    assert!(
+        message(&answer).contains("not the performer 0x3C44"),
+        "{answer}"
+    );
     // Signature over other data.
     let params = json!([c["proofOfTask"], "0x00", 1, v["performer"], c["signature"]]);
     let (_, answer) = post(&node, "/", send_task(params)).await;
     assert_eq!(answer["error"]["code"], json!(-32002), "{answer}");
+    assert!(message(&answer).contains("was made by"), "{answer}");
 
     let (_, answer) = post(&node, "/", "{\"jsonrpc\": \"2.0\", ".into()).await;
     assert_eq!(answer["error"]["code"], json!(-32700));
+    assert!(message(&answer).starts_with("parse error"), "{answer}");
     let (_, answer) = post(
         &node,
         "/",
@@ -359,8 +279,10 @@ async fn send_task_refuses_bad_signatures_and_bad_requests() {
     )
     .await;
     assert_eq!(answer["error"]["code"], json!(-32601));
+    assert_eq!(message(&answer), "method not found: \"nope\"");
     let (_, answer) = post(&node, "/", send_task(json!(["only", "two"]))).await;
     assert_eq!(answer["error"]["code"], json!(-32602));
+    assert_eq!(message(&answer), "sendTask takes 5 to 7 params, got 2");
     let (_, answer) = post(
         &node,
         "/",
@@ -368,6 +290,10 @@ async fn send_task_refuses_bad_signatures_and_bad_requests() {
     )
     .await;
     assert_eq!(answer["error"]["code"], json!(-32602));
+    assert!(
+        message(&answer).starts_with("params[1] data must be 0x-prefixed hex bytes"),
+        "{answer}"
+    );
     let (_, answer) = post(
         &node,
         "/",
@@ -387,6 +313,7 @@ async fn send_task_refuses_bad_signatures_and_bad_requests() {
         json!(-32602),
         "targetChainId without signatureType: {answer}"
     );
+    assert!(message(&answer).contains("needs an explicit signatureType"));
     let (_, answer) = post(
         &node,
         "/",
@@ -394,6 +321,7 @@ async fn send_task_refuses_bad_signatures_and_bad_requests() {
     )
     .await;
     assert_eq!(answer["error"]["code"], json!(-32600));
+    assert_eq!(message(&answer), "`jsonrpc` must be \"2.0\"");
 
     let bls = json!([
         c["proofOfTask"],
@@ -425,20 +353,29 @@ async fn send_task_refuses_bad_signatures_and_bad_requests() {
         json!("TaskDefinitionNotFound(9)")
     );
 
-    // Task definition 20 is restricted to operator 5; this node is unset.
-    let hash = taskproof_node::signing::task_hash(
+    // Task definition 20 is restricted to operator 5 and this node has no
+    // operator index: a correctly signed task gets the contract's error.
+    use alloy_signer::SignerSync;
+    let performer = alloy_signer_local::PrivateKeySigner::random();
+    let hash = taskproof_node::signing::task_hash("p", b"", performer.address(), 20);
+    let signature = performer.sign_hash_sync(&hash).unwrap();
+    let restricted = json!([
         "p",
-        b"",
-        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-            .parse()
-            .unwrap(),
+        "0x",
         20,
-    );
-    assert_ne!(hash, alloy_primitives::B256::ZERO);
-    let restricted = json!(["p", "0x", 20, v["performer"], c["signature"]]);
+        performer.address(),
+        format!("0x{}", alloy_primitives::hex::encode(signature.as_bytes()))
+    ]);
     let (_, answer) = post(&node, "/", send_task(restricted)).await;
-    // The signature was made for task definition 1, so it fails first:
-    assert_eq!(answer["error"]["code"], json!(-32002));
+    assert_eq!(answer["error"]["code"], json!(-32004), "{answer}");
+    assert_eq!(
+        answer["error"]["data"]["error"],
+        json!("InvalidRestrictedOperator")
+    );
+    assert_eq!(
+        answer["error"]["message"],
+        json!("InvalidRestrictedOperator(20, unset)")
+    );
 
     // A batch with a notification: one answer.
     let batch = json!([
@@ -636,4 +573,356 @@ async fn readme_curl_examples_answer_as_documented() {
         (200, json!(false)),
         "{answer}"
     );
+}
+
+fn sign_task(
+    performer: &alloy_signer_local::PrivateKeySigner,
+    proof: &str,
+    data: &[u8],
+    id: u16,
+) -> String {
+    use alloy_signer::SignerSync;
+    let hash = taskproof_node::signing::task_hash(proof, data, performer.address(), id);
+    let signature = performer.sign_hash_sync(&hash).unwrap();
+    format!("0x{}", alloy_primitives::hex::encode(signature.as_bytes()))
+}
+
+/// Every case of `fixtures/signatures/vectors.json`, made with ethers: the
+/// task hash, the performer's signature, and both votes, byte for byte.
+#[test]
+fn every_vote_vector_matches_what_ethers_signed() {
+    let v = fixture("signatures/vectors.json");
+    let key = taskproof_node::AttesterKey::parse(v["attesterKey"].as_str().unwrap()).unwrap();
+    let performer: alloy_primitives::Address = v["performer"].as_str().unwrap().parse().unwrap();
+    let center: alloy_primitives::Address =
+        v["attestationCenter"].as_str().unwrap().parse().unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    let mut compared = 0;
+    for c in cases {
+        let proof = c["proofOfTask"].as_str().unwrap();
+        let data = alloy_primitives::hex::decode(c["data"].as_str().unwrap()).unwrap();
+        let id = u16::try_from(c["taskDefinitionId"].as_u64().unwrap()).unwrap();
+        let hash = taskproof_node::signing::task_hash(proof, &data, performer, id);
+        assert_eq!(hash.to_string(), c["taskHash"].as_str().unwrap(), "{proof}");
+        let signature = alloy_primitives::hex::decode(c["signature"].as_str().unwrap()).unwrap();
+        taskproof_node::signing::check_performer_signature(&signature, proof, &data, performer, id)
+            .unwrap();
+        for (approve, name) in [(true, "approve"), (false, "reject")] {
+            let vote = taskproof_node::signing::Vote {
+                proof_of_task: proof,
+                data: &data,
+                performer,
+                task_definition_id: id,
+                attestation_center: center,
+                chain_id: v["chainId"].as_u64().unwrap(),
+                is_approved: approve,
+            };
+            let (vote_hash, signed) = vote.sign(&key).unwrap();
+            let expected = &c["votes"][name];
+            assert_eq!(
+                vote_hash.to_string(),
+                expected["voteHash"].as_str().unwrap()
+            );
+            assert_eq!(signed.to_string(), expected["signature"].as_str().unwrap());
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 6, "three cases, approve and reject");
+}
+
+/// A definition whose source is a closed port: every verdict is undecided.
+fn config_with_unreachable_oracle(extra_node: &str) -> String {
+    format!(
+        r#"{}
+[[task_definitions]]
+id = 30
+name = "price-unreachable"
+verifier = "oracle"
+[task_definitions.params]
+sources = [{{ url = "http://127.0.0.1:9/price", fields = {{ eth = "/eth" }} }}]
+fields = {{ eth = {{ pointer = "/eth" }} }}
+
+[[task_definitions]]
+id = 21
+name = "big-stake"
+verifier = "merkle"
+minimum_voting_power = "1000000000000000000000"
+params = {{ scheme = "rfc6962", root = "0x5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328", tree_size = 8 }}
+"#,
+        config(extra_node)
+    )
+}
+
+#[tokio::test]
+async fn an_undecided_task_is_503_on_validate_and_no_vote_on_send_task() {
+    let v = fixture("signatures/vectors.json");
+    let node = start(
+        &config_with_unreachable_oracle(""),
+        &[("TASKPROOF_ATTESTER_KEY", v["attesterKey"].as_str().unwrap())],
+    );
+    let proof = json!({"eth": 3000}).to_string();
+    let body = json!({"proofOfTask": proof, "taskDefinitionId": 30});
+    let (status, answer) = post(&node, "/task/validate", body.to_string()).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["data"], json!(false));
+    assert_eq!(answer["error"], json!(true));
+    assert!(
+        answer["message"].as_str().unwrap().contains("source 0"),
+        "{answer}"
+    );
+
+    let performer = alloy_signer_local::PrivateKeySigner::random();
+    let params = json!([
+        proof,
+        "0x",
+        30,
+        performer.address(),
+        sign_task(&performer, &proof, b"", 30)
+    ]);
+    let (status, answer) = post(&node, "/", send_task(params)).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["error"]["code"], json!(-32006), "{answer}");
+    assert_eq!(answer["error"]["data"]["error"], json!("Undecided"));
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no vote: "),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn send_task_mirrors_the_contract_errors_of_this_attester() {
+    let v = fixture("signatures/vectors.json");
+    let key = v["attesterKey"].as_str().unwrap();
+    let performer = alloy_signer_local::PrivateKeySigner::random();
+    let proof = valid_proof();
+    let signed = |id: u16| {
+        json!([
+            proof,
+            "0x",
+            id,
+            performer.address(),
+            sign_task(&performer, &proof, b"", id)
+        ])
+    };
+    let rfc_proof = r#"{"index":0,"leaf":"0x","treeSize":8,"proof":[]}"#;
+    let signed_21 = json!([
+        rfc_proof,
+        "0x",
+        21,
+        performer.address(),
+        sign_task(&performer, rfc_proof, b"", 21)
+    ]);
+
+    // Voting power below a uint256 minimum (given as a decimal string).
+    let node = start(
+        &config_with_unreachable_oracle("operator_index = 3\nvoting_power = 1000"),
+        &[("TASKPROOF_ATTESTER_KEY", key)],
+    );
+    let (_, answer) = post(&node, "/", send_task(signed_21.clone())).await;
+    assert_eq!(answer["error"]["code"], json!(-32003), "{answer}");
+    assert_eq!(
+        answer["error"]["data"]["error"],
+        json!("OperatorDoesNotHaveMinimumVotingPower")
+    );
+    assert_eq!(
+        answer["error"]["message"],
+        json!("OperatorDoesNotHaveMinimumVotingPower(3)")
+    );
+    // A chain this attester does not sign for.
+    let mut other_chain = signed(1);
+    other_chain
+        .as_array_mut()
+        .unwrap()
+        .extend([json!("ecdsa"), json!(5)]);
+    let (_, answer) = post(&node, "/", send_task(other_chain)).await;
+    assert_eq!(answer["error"]["code"], json!(-32008), "{answer}");
+    assert_eq!(
+        answer["error"]["message"],
+        json!("this attester signs for chain 17000, not 5")
+    );
+    drop(node);
+
+    // Enough voting power, given as a decimal string beyond 64 bits.
+    let node = start(
+        &config_with_unreachable_oracle(
+            "operator_index = 3\nvoting_power = \"1000000000000000000000\"",
+        ),
+        &[("TASKPROOF_ATTESTER_KEY", key)],
+    );
+    let (_, answer) = post(&node, "/", send_task(signed_21)).await;
+    assert!(answer["result"]["voteHash"].is_string(), "{answer}");
+    drop(node);
+
+    // No key.
+    let node = start(&config_with_unreachable_oracle(""), &[]);
+    let (_, answer) = post(&node, "/", send_task(signed(1))).await;
+    assert_eq!(answer["error"]["code"], json!(-32007), "{answer}");
+    assert_eq!(
+        answer["error"]["data"]["error"],
+        json!("AttesterKeyNotConfigured")
+    );
+    drop(node);
+
+    // A key but no AttestationCenter.
+    let text = config_with_unreachable_oracle("").replace("attestation_center = ", "# ");
+    let node = start(&text, &[("TASKPROOF_ATTESTER_KEY", key)]);
+    let (_, answer) = post(&node, "/", send_task(signed(1))).await;
+    assert_eq!(answer["error"]["code"], json!(-32007), "{answer}");
+    assert_eq!(
+        answer["error"]["data"]["error"],
+        json!("AttestationCenterNotConfigured")
+    );
+}
+
+#[tokio::test]
+async fn the_attester_key_never_appears_in_what_serve_logs() {
+    let v = fixture("signatures/vectors.json");
+    let key = v["attesterKey"].as_str().unwrap();
+    let mut node = support::start_with(
+        &config_with_unreachable_oracle(""),
+        support::Start {
+            env: &[("TASKPROOF_ATTESTER_KEY", key)],
+            log: Some("trace"),
+            ..Default::default()
+        },
+    );
+    let performer = alloy_signer_local::PrivateKeySigner::random();
+    let proof = valid_proof();
+    let params = json!([
+        proof,
+        "0x",
+        1,
+        performer.address(),
+        sign_task(&performer, &proof, b"", 1)
+    ]);
+    let (_, answer) = post(&node, "/", send_task(params)).await;
+    assert!(answer["result"]["signature"].is_string(), "{answer}");
+    node.terminate();
+    assert!(node.wait_exit(Duration::from_secs(10)).is_some());
+    let logs = node.log_text().to_lowercase();
+    let attester = v["attester"].as_str().unwrap().to_lowercase();
+    assert!(logs.contains(&attester), "the address is logged: {logs}");
+    let secret = key.trim_start_matches("0x").to_lowercase();
+    for window in [
+        &secret[..16],
+        &secret[16..32],
+        &secret[32..48],
+        &secret[48..],
+    ] {
+        assert!(!logs.contains(window), "a part of the key was logged");
+    }
+}
+
+#[tokio::test]
+async fn ambiguous_or_malleable_requests_are_refused() {
+    let v = fixture("signatures/vectors.json");
+    let node = start(
+        &config(""),
+        &[("TASKPROOF_ATTESTER_KEY", v["attesterKey"].as_str().unwrap())],
+    );
+    // A key given twice: serde_json's Value would keep the last silently.
+    let duplicated =
+        r#"{"jsonrpc": "2.0", "method": "sendTask", "method": "other", "params": [], "id": 1}"#;
+    let (_, answer) = post(&node, "/", duplicated.into()).await;
+    assert_eq!(answer["error"]["code"], json!(-32600), "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate field `method`"),
+        "{answer}"
+    );
+    let duplicated = format!(
+        r#"{{"proofOfTask": {proof}, "taskDefinitionId": 1, "taskDefinitionID": 2}}"#,
+        proof = serde_json::to_string(&valid_proof()).unwrap()
+    );
+    let (status, answer) = post(&node, "/task/validate", duplicated).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate field"),
+        "{answer}"
+    );
+
+    // Ids that only look like numbers.
+    for id in ["+1", " 1 ", "01", "1.0"] {
+        let body = json!({"proofOfTask": valid_proof(), "taskDefinitionId": id});
+        let (status, answer) = post(&node, "/task/validate", body.to_string()).await;
+        assert_eq!(status, 400, "{id:?}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("taskDefinitionId must be an integer"),
+            "{answer}"
+        );
+        let performer = alloy_signer_local::PrivateKeySigner::random();
+        let params = json!([
+            "p",
+            "0x",
+            id,
+            performer.address(),
+            sign_task(&performer, "p", b"", 1)
+        ]);
+        let (_, answer) = post(&node, "/", send_task(params)).await;
+        assert_eq!(answer["error"]["code"], json!(-32602), "{id:?}: {answer}");
+    }
+
+    // A web page can post text/plain to localhost without a CORS preflight.
+    for path in ["/task/validate", "/"] {
+        let response = client()
+            .post(format!("{}{path}", node.base))
+            .header("content-type", "text/plain")
+            .body(json!({"proofOfTask": valid_proof(), "taskDefinitionId": 1}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 415, "{path}");
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("content type must be application/json"),
+            "{text}"
+        );
+    }
+
+    // The high-s twin of a valid performer signature, and foreign v values.
+    let performer = alloy_signer_local::PrivateKeySigner::random();
+    let proof = valid_proof();
+    let good = alloy_primitives::hex::decode(sign_task(&performer, &proof, b"", 1)).unwrap();
+    let order = alloy_primitives::U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .unwrap();
+    let mut twin = good.clone();
+    let s = alloy_primitives::U256::from_be_slice(&good[32..64]);
+    twin[32..64].copy_from_slice(&(order - s).to_be_bytes::<32>());
+    twin[64] = if good[64] == 27 { 28 } else { 27 };
+    let mut forged = vec![(twin, "upper half of the curve order".to_owned())];
+    for v in [0u8, 35, 255] {
+        let mut bad = good.clone();
+        bad[64] = v;
+        forged.push((bad, format!("v is {v}")));
+    }
+    for (signature, why) in forged {
+        let params = json!([
+            proof,
+            "0x",
+            1,
+            performer.address(),
+            format!("0x{}", alloy_primitives::hex::encode(&signature))
+        ]);
+        let (_, answer) = post(&node, "/", send_task(params)).await;
+        assert_eq!(answer["error"]["code"], json!(-32002), "{why}: {answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(&why),
+            "{why}: {answer}"
+        );
+    }
 }

@@ -4,11 +4,17 @@
 //!
 //! Exit 0 when the CAR holds the file its root names, 1 when it does not, 3
 //! when the CAR or the output cannot be read or written.
+//!
+//! The output is written to a temporary file beside it and renamed into
+//! place only when the CAR verified, so a failed or interrupted run never
+//! leaves a partial file and never touches an existing one. An existing
+//! output is replaced only with `--force`, and only if it is a regular file:
+//! a device, a directory, a FIFO or a symbolic link is refused.
 
 use std::{
     fs::File,
     io::{BufReader, BufWriter, Read, Write},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::ExitCode,
 };
 
@@ -33,9 +39,70 @@ struct VerifyArgs {
     /// The root the CAR must hold; by default the header's first root.
     #[arg(long)]
     root: Option<String>,
-    /// Write the reassembled file here.
+    /// Write the reassembled file here (only once the whole CAR verified).
     #[arg(long)]
     extract: Option<PathBuf>,
+    /// Replace the `--extract` file if it exists (a regular file only).
+    #[arg(long, requires = "extract")]
+    force: bool,
+}
+
+/// Where the extracted file goes: a temporary file beside the target,
+/// renamed over it on success, deleted otherwise.
+struct Output {
+    target: PathBuf,
+    temp: tempfile::NamedTempFile,
+    force: bool,
+}
+
+impl Output {
+    fn prepare(target: &Path, force: bool) -> Result<Self, String> {
+        match std::fs::symlink_metadata(target) {
+            Ok(meta) if !meta.file_type().is_file() => {
+                return Err(format!(
+                    "{} exists and is not a regular file; refusing to replace it",
+                    target.display()
+                ));
+            }
+            Ok(_) if !force => {
+                return Err(format!(
+                    "{} exists; pass --force to replace it",
+                    target.display()
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot inspect {}: {e}", target.display())),
+        }
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".taskproof-extract-")
+            .tempfile_in(dir)
+            .map_err(|e| format!("cannot create a file in {}: {e}", dir.display()))?;
+        Ok(Self {
+            target: target.to_owned(),
+            temp,
+            force,
+        })
+    }
+
+    /// Moves the finished file into place.
+    fn commit(self) -> Result<(), String> {
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(|e| format!("cannot write {}: {e}", self.target.display()))?;
+        let persisted = if self.force {
+            self.temp.persist(&self.target).map(drop)
+        } else {
+            // Someone may have created the target meanwhile: never clobber.
+            self.temp.persist_noclobber(&self.target).map(drop)
+        };
+        persisted.map_err(|e| format!("cannot write {}: {}", self.target.display(), e.error))
+    }
 }
 
 /// Counts the bytes read, for the progress bar.
@@ -80,10 +147,19 @@ pub(super) fn run(args: Args) -> ExitCode {
             }
         }),
     };
-    let mut out = match &args.extract {
-        Some(path) => match File::create(path) {
+    let output = match args
+        .extract
+        .as_deref()
+        .map(|p| Output::prepare(p, args.force))
+    {
+        None => None,
+        Some(Ok(output)) => Some(output),
+        Some(Err(e)) => return usage(e),
+    };
+    let mut out = match &output {
+        Some(o) => match o.temp.reopen() {
             Ok(f) => Some(BufWriter::with_capacity(1 << 20, f)),
-            Err(e) => return usage(format!("cannot create {}: {e}", path.display())),
+            Err(e) => return usage(format!("cannot write {}: {e}", o.target.display())),
         },
         None => None,
     };
@@ -96,12 +172,18 @@ pub(super) fn run(args: Args) -> ExitCode {
         ..CarLimits::default()
     };
     let result = verify_car(reader, root.as_ref(), &limits, &mut sink);
-    let flushed = out.as_mut().map_or(Ok(()), |w| w.flush());
+    let flushed = out.take().map_or(Ok(()), |mut w| w.flush());
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    // On every failure `output` is dropped, which deletes the temporary file.
     match (result, flushed) {
         (Ok(car), Ok(())) => {
+            if let Some(output) = output
+                && let Err(e) = output.commit()
+            {
+                return usage(e);
+            }
             println!(
                 "ok: {} holds {} ({} bytes, {} blocks, CARv{})",
                 args.file.display(),
@@ -112,25 +194,11 @@ pub(super) fn run(args: Args) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        (Err(e), _) if e.is_io() => {
-            remove_partial(&args.extract);
-            usage(e.to_string())
-        }
+        (Err(e), _) if e.is_io() => usage(e.to_string()),
         (Err(e), _) => {
-            remove_partial(&args.extract);
             println!("invalid: {e}");
             ExitCode::from(1)
         }
-        (Ok(_), Err(e)) => {
-            remove_partial(&args.extract);
-            usage(format!("cannot write the extracted file: {e}"))
-        }
-    }
-}
-
-/// A file cut short by a failed verification is not left behind.
-fn remove_partial(extract: &Option<PathBuf>) {
-    if let Some(path) = extract {
-        let _ = std::fs::remove_file(path);
+        (Ok(_), Err(e)) => usage(format!("cannot write the extracted file: {e}")),
     }
 }

@@ -175,7 +175,9 @@ async fn watchdog(activity: Arc<Activity>, header: Duration, idle: Duration) -> 
                 if now >= due {
                     return Expiry::Idle;
                 }
-                due
+                // A request may start while we sleep: look again within half
+                // a header timeout, so a slow head is cut off in time.
+                due.min(now.saturating_add(header / 2))
             }
         };
         tokio::time::sleep(Duration::from_millis(wake.saturating_sub(now).max(5))).await;

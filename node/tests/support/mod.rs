@@ -1,0 +1,269 @@
+//! Starting the real `taskproof` binary on 127.0.0.1 for the node's tests,
+//! and reading what it logs.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+pub fn fixture(path: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(format!("{ROOT}/fixtures/{path}")).unwrap())
+        .unwrap()
+}
+
+/// What the node wrote to stderr, line by line, and how many bytes in all.
+#[derive(Default)]
+pub struct Logs {
+    pub lines: Vec<String>,
+    pub bytes: usize,
+}
+
+/// A node on a free port, killed on drop.
+pub struct Node {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT` of the validation listener.
+    pub base: String,
+    pub addr: String,
+    /// The admin listener's address, when the config has one.
+    pub admin: Option<String>,
+    pub logs: Arc<Mutex<Logs>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Node {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A field of `/proc/PID/status` in kB (`VmRSS`, `VmHWM`) or a count
+    /// (`Threads`).
+    pub fn status(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
+    }
+
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().lines.join("\n")
+    }
+
+    pub fn log_bytes(&self) -> usize {
+        self.logs.lock().unwrap().bytes
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn terminate(&self) {
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &self.pid().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+/// How to start a node.
+#[derive(Default)]
+pub struct Start<'a> {
+    pub env: &'a [(&'a str, &'a str)],
+    /// `RUST_LOG` (default `info`).
+    pub log: Option<&'a str>,
+    /// An address-space limit (`setrlimit(RLIMIT_AS)`) for the process.
+    pub memory_cap_bytes: Option<u64>,
+}
+
+pub fn start(config_text: &str, env: &[(&str, &str)]) -> Node {
+    start_with(
+        config_text,
+        Start {
+            env,
+            ..Start::default()
+        },
+    )
+}
+
+pub fn start_with(config_text: &str, how: Start<'_>) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("taskproof.toml");
+    std::fs::write(&path, config_text).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskproof"));
+    cmd.args(["serve", "--config"])
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    cmd.env_remove("TASKPROOF_ATTESTER_KEY")
+        .env("RUST_LOG", how.log.unwrap_or("info"))
+        // Fewer malloc arenas: the address-space cap measures the heap, not
+        // per-thread reservations.
+        .env("MALLOC_ARENA_MAX", "2");
+    for (k, v) in how.env {
+        cmd.env(k, v);
+    }
+    if let Some(cap) = how.memory_cap_bytes {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between
+        // fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: cap,
+                    rlim_max: cap,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let logs = Arc::new(Mutex::new(Logs::default()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = Arc::clone(&logs);
+    std::thread::spawn(move || {
+        let mut sent = false;
+        let mut reader = BufReader::new(stderr);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            // Lines are read whole but kept cut, so a runaway line cannot
+            // exhaust the test's memory either.
+            match (&mut reader).take(1 << 20).read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let text = String::from_utf8_lossy(&line[..n.min(4096)]).into_owned();
+                    if !sent && text.contains("listening") {
+                        let field = |name: &str| {
+                            text.split(&format!("{name}="))
+                                .nth(1)
+                                .and_then(|v| v.split_whitespace().next())
+                                .map(str::to_owned)
+                        };
+                        let admin = field("admin").and_then(|a| {
+                            a.strip_prefix("Some(")
+                                .map(|a| a.trim_end_matches(')').to_owned())
+                        });
+                        let _ = tx.send((field("addr").unwrap_or_default(), admin));
+                        sent = true;
+                    }
+                    let mut logs = sink.lock().unwrap();
+                    logs.bytes += n;
+                    logs.lines.push(text.trim_end().to_owned());
+                }
+            }
+        }
+    });
+    let (addr, admin) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the node did not start listening");
+    Node {
+        child,
+        base: format!("http://{addr}"),
+        addr,
+        admin,
+        logs,
+        _dir: dir,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+pub async fn post(node: &Node, path: &str, body: String) -> (u16, Value) {
+    let r = client()
+        .post(format!("{}{path}", node.base))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+pub async fn get(base: &str, path: &str) -> (u16, String) {
+    let r = client().get(format!("{base}{path}")).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// A factory made of a closure, for verifiers defined in a test.
+pub struct Factory<F>(pub &'static str, pub F);
+
+impl<F> taskproof_core::VerifierFactory for Factory<F>
+where
+    F: Fn() -> std::sync::Arc<dyn taskproof_core::Verifier> + Send + Sync + 'static,
+{
+    fn kind(&self) -> &str {
+        self.0
+    }
+    fn build(
+        &self,
+        _ctx: &taskproof_core::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn taskproof_core::Verifier>, taskproof_core::ConfigError> {
+        Ok((self.1)())
+    }
+}
+
+/// An engine with one task definition (id 1) of a verifier made in a test.
+pub fn engine(
+    kind: &'static str,
+    verifier: std::sync::Arc<dyn taskproof_core::Verifier>,
+    options: taskproof_node::EngineOptions,
+) -> taskproof_node::Engine {
+    let mut registry = taskproof_core::Registry::new();
+    registry
+        .register(Factory(kind, move || verifier.clone()))
+        .unwrap();
+    let text = format!("[[task_definitions]]\nid = 1\nname = \"t\"\nverifier = \"{kind}\"\n");
+    let defs = taskproof_core::TaskDefinitions::from_toml_str(
+        &text,
+        std::path::Path::new("t.toml"),
+        &registry,
+    )
+    .unwrap();
+    let metrics = std::sync::Arc::new(taskproof_node::Metrics::new(&defs));
+    taskproof_node::Engine::new(defs, options, metrics)
+}
