@@ -53,6 +53,10 @@ pub struct NodeConfig {
     /// (default 4096).
     #[serde(default = "default_max_pending")]
     pub max_pending: usize,
+    /// How long a request may wait for one of the `max_pending` slots before
+    /// it is refused with 503 (default 100 ms).
+    #[serde(default = "default_admission_wait_ms")]
+    pub admission_wait_ms: u64,
     /// Per-verification time limit in milliseconds; past it the verdict is
     /// undecided (default 10000). A task definition's `timeout_ms` overrides it.
     #[serde(default = "default_timeout_ms")]
@@ -113,6 +117,9 @@ fn default_shutdown_timeout_ms() -> u64 {
 }
 fn default_max_pending() -> usize {
     4096
+}
+fn default_admission_wait_ms() -> u64 {
+    100
 }
 fn default_timeout_ms() -> u64 {
     10_000

@@ -5,9 +5,13 @@
 //! 1. **Task definition**: an unknown `taskDefinitionId` is
 //!    [`UnknownTaskDefinition`] (`TaskDefinitionNotFound`).
 //! 2. **Admission** (node-wide `max_pending`): [`Engine::admit`] hands out an
-//!    [`Admission`] or refuses at once with an undecided "overloaded"
-//!    verdict. The HTTP layer admits before it reads a request body, so a
-//!    refusal costs no parsing.
+//!    [`Admission`], waiting at most `admission_wait` for a slot to free, or
+//!    refuses with an undecided "overloaded" verdict. The HTTP layer admits
+//!    before it reads a request body, so a refusal costs no parsing; and
+//!    because a refusal comes only after the wait, a client that retries at
+//!    once cannot make the node spend its CPU on refusals (each connection
+//!    costs at most one refusal per wait), which keeps the admitted work at
+//!    nearly full speed under overload.
 //! 3. **Per-definition concurrency** (the definition's `max_pending`): one
 //!    slow kind cannot hold every slot.
 //! 4. **Deadline** (the definition's `timeout_ms`, else the node's): it
@@ -56,6 +60,8 @@ pub struct EngineOptions {
     pub max_pending: usize,
     /// Whether to micro-batch verifiers that ask for it.
     pub batching: bool,
+    /// How long a task may wait for admission when `max_pending` are pending.
+    pub admission_wait: Duration,
 }
 
 impl Default for EngineOptions {
@@ -64,6 +70,7 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(10),
             max_pending: 4096,
             batching: true,
+            admission_wait: Duration::from_millis(100),
         }
     }
 }
@@ -176,14 +183,25 @@ impl Engine {
         &self.metrics
     }
 
-    /// Stage 2: room for one more verification, or an immediate refusal.
-    pub fn admit(&self) -> Result<Admission, Overloaded> {
-        match Arc::clone(&self.pending).try_acquire_owned() {
-            Ok(permit) => Ok(Admission {
+    /// Stage 2: room for one more verification, waiting at most the
+    /// admission wait for one, or a refusal.
+    pub async fn admit(&self) -> Result<Admission, Overloaded> {
+        let permit = match Arc::clone(&self.pending).try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => tokio::time::timeout(
+                self.options.admission_wait,
+                Arc::clone(&self.pending).acquire_owned(),
+            )
+            .await
+            .ok()
+            .and_then(Result::ok),
+        };
+        match permit {
+            Some(permit) => Ok(Admission {
                 _permit: permit,
                 _pending: PendingGauge::enter(&self.metrics.pending),
             }),
-            Err(_) => {
+            None => {
                 self.metrics.refused();
                 if let Some(suppressed) = OVERLOAD_LOG.admit() {
                     tracing::warn!(
@@ -203,7 +221,7 @@ impl Engine {
         if !self.lanes.contains_key(&id) {
             return Err(UnknownTaskDefinition(id));
         }
-        match self.admit() {
+        match self.admit().await {
             Ok(admission) => self.judge_admitted(&admission, task).await,
             Err(overloaded) => Ok(overloaded.into()),
         }

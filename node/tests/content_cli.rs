@@ -118,7 +118,11 @@ fn car_verify_extract_never_destroys_an_existing_file() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".taskproof-extract-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".taskproof-extract-")
+        })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
@@ -126,7 +130,10 @@ fn car_verify_extract_never_destroys_an_existing_file() {
         let (code, _, err) = taskproof(&["car", "verify", &car, "--extract", device, "--force"]);
         assert_eq!(code, Some(3), "{err}");
         assert!(err.contains("is not a regular file"), "{err}");
-        assert!(std::path::Path::new(device).exists(), "{device} is still there");
+        assert!(
+            std::path::Path::new(device).exists(),
+            "{device} is still there"
+        );
     }
 }
 

@@ -6,7 +6,7 @@ mod support;
 
 use std::{
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
@@ -17,7 +17,7 @@ use taskproof_core::{Address, Outcome, Task, Verdict, Verifier, async_trait};
 use taskproof_node::EngineOptions;
 
 /// The pool is shared by the whole test binary.
-static POOL: Mutex<()> = Mutex::new(());
+static POOL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn task(proof: &str) -> Task {
     Task::new(proof, Vec::new(), Address::ZERO, 1)
@@ -73,7 +73,7 @@ fn threads() -> usize {
 /// pool slot comes back as soon as the loop sees the deadline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_out_verification_stops_its_cpu_work() {
-    let _pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let _pool = POOL.lock().await;
     let running = Arc::new(AtomicUsize::new(0));
     let options = EngineOptions {
         timeout: Duration::from_millis(100),
@@ -108,7 +108,7 @@ async fn a_timed_out_verification_stops_its_cpu_work() {
 /// verdict at their deadline, and no thread is started for them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_held_past_a_timeout_answers_undecided_instead_of_starting_threads() {
-    let _pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let _pool = POOL.lock().await;
     let cores = taskproof_core::cpu::parallelism();
     let running = Arc::new(AtomicUsize::new(0));
     let options = EngineOptions {

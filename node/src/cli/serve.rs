@@ -76,6 +76,7 @@ pub(super) fn run(args: Args) -> ExitCode {
             timeout: config.node.timeout(),
             max_pending: config.node.max_pending,
             batching: config.node.batching,
+            admission_wait: Duration::from_millis(config.node.admission_wait_ms),
         };
         let engine = Engine::new(config.task_definitions.clone(), options, metrics);
         let state = Arc::new(http::AppState::new(

@@ -70,6 +70,7 @@ pub(super) fn run(args: Args) -> ExitCode {
             timeout: config.node.timeout(),
             max_pending: 1,
             batching: false,
+            ..EngineOptions::default()
         };
         let engine = Engine::new(config.task_definitions.clone(), options, metrics);
         let started = Instant::now();

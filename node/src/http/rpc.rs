@@ -387,7 +387,7 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
     let proof_of_task = task.proof_of_task.clone();
     let data = task.data.clone();
     let performer = task.performer;
-    let admission = match state.engine.admit() {
+    let admission = match state.engine.admit().await {
         Ok(admission) => admission,
         Err(overloaded) => return Err(wire::undecided_rpc_error(&overloaded.to_string())),
     };

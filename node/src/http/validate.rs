@@ -74,7 +74,7 @@ async fn handle(
 async fn judge(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Verdict, Rejection> {
     let metrics = state.engine.metrics();
     body::check_media_type(headers, metrics)?;
-    let admission = match state.engine.admit() {
+    let admission = match state.engine.admit().await {
         Ok(admission) => admission,
         Err(overloaded) => return Ok(overloaded.into()),
     };
