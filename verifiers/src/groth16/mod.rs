@@ -21,8 +21,8 @@
 //! checked explicitly. A proof's bytes are never used as an identity (Groth16
 //! proofs are malleable).
 //!
-//! Concurrent requests are verified together ([`Verifier::verify_batch`],
-//! [`batch`]): N proofs in N + 3 Miller loops and one final exponentiation,
+//! Concurrent requests are verified together ([`Verifier::verify_batch`], the
+//! `batch` module): N proofs in N + 3 Miller loops and one final exponentiation,
 //! bisected on failure so each proof keeps its own verdict.
 //!
 //! The verification's [`Deadline`] is tested while proofs are parsed and
