@@ -3,21 +3,27 @@
 //!     cd fuzz && cargo +nightly fuzz run groth16_proof_of_task
 //!
 //! The input is the proofOfTask (and, reinterpreted, the task's data). No
-//! input may panic; a batch must give every task the verdict it gets alone.
-//! verifiers/tests/groth16_fuzz.rs runs the same body over mutated fixtures
-//! on stable, in CI.
+//! input may panic; a batch must give every task the verdict it gets alone;
+//! an input judged valid must be one of the fixture proofs or a
+//! re-randomisation of one, recognised with arkworks' pairing rather than by
+//! the verifier under test. verifiers/tests/groth16_fuzz.rs runs the same body over mutated
+//! fixtures on stable, in CI.
 
 #![no_main]
 
 use std::sync::OnceLock;
 
+use ark_bn254::Bn254;
+use ark_ec::pairing::Pairing;
 use libfuzzer_sys::fuzz_target;
 use taskproof_core::{Address, Task, Verdict};
-use taskproof_verifiers::groth16::{Binding, Groth16Verifier, PreparedKey};
+use taskproof_verifiers::groth16::{Binding, CheckedProof, Groth16Verifier, PreparedKey};
 
 const VK: &str = include_str!("../../fixtures/groth16/multiplier/verification_key.json");
 const VALID: &str = include_str!("../../fixtures/groth16/multiplier/proof.json");
 const PUBLIC: &str = include_str!("../../fixtures/groth16/multiplier/public.json");
+/// Every proof snarkjs made for the key, `proof.json` among them.
+const ALL_VALID: &str = include_str!("../../fixtures/groth16/multiplier/valid.json");
 
 fn verifier() -> &'static Groth16Verifier {
     static V: OnceLock<Groth16Verifier> = OnceLock::new();
@@ -48,6 +54,24 @@ fn good() -> &'static (Task, [Verdict; 2]) {
     })
 }
 
+/// Whether `checked` is one of the fixture proofs or (t·A, t⁻¹·B, C) of one:
+/// the same C and signals, and e(A', B') = e(A, B).
+fn is_known_valid(checked: &CheckedProof) -> bool {
+    static KNOWN: OnceLock<Vec<CheckedProof>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        let all: Vec<serde_json::Value> = serde_json::from_str(ALL_VALID).expect("valid.json");
+        all.iter()
+            .map(|p| CheckedProof::from_full_prove_json(&p.to_string(), 1).expect("fixture proof"))
+            .collect()
+    });
+    known.iter().any(|k| {
+        checked.public_signals == k.public_signals
+            && checked.proof.c == k.proof.c
+            && Bn254::pairing(checked.proof.a, checked.proof.b)
+                == Bn254::pairing(k.proof.a, k.proof.b)
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data).into_owned();
     let task = Task::new(text, data.to_vec(), Address::ZERO, 10);
@@ -57,9 +81,13 @@ fuzz_target!(|data: &[u8]| {
         match v.check_fields(&task.proof_of_task, &task.performer, &task.data) {
             // Refused before any pairing: the verdict says exactly why.
             Err(e) => assert_eq!(alone, Verdict::invalid(e.to_string())),
-            // Reached the pairing: a batch must give every task the verdict
-            // it gets alone, whatever its neighbours.
-            Ok(_) => {
+            // Reached the pairing: only a known valid proof may pass, and a
+            // batch must give every task the verdict it gets alone, whatever
+            // its neighbours.
+            Ok(checked) => {
+                if alone == Verdict::Valid {
+                    assert!(is_known_valid(&checked), "judged valid: unknown proof");
+                }
                 let batch = v.check_batch(&[good.clone(), task.clone(), good.clone()]);
                 assert_eq!(batch[1], alone);
                 assert_eq!(&batch[0], good_verdict);

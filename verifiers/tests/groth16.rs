@@ -5,16 +5,22 @@
 
 #![cfg(feature = "groth16")]
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use ark_bn254::Fr;
 use serde_json::Value;
-use taskproof_core::{Address, BatchPolicy, BuildContext, Outcome, Task, Verdict, Verifier};
+use taskproof_core::{
+    Address, BatchPolicy, BuildContext, Task, Verdict, Verifier, deadline::Deadline,
+};
 use taskproof_verifiers::{
     builtin_registry,
     groth16::{
-        Binding, CheckedProof, FilesVerdict, Groth16Verifier, PreparedKey, ProofError, data_field,
-        performer_field, to_decimal, verify_snarkjs_files,
+        Binding, CheckedProof, DecimalError, FilesVerdict, Groth16Verifier, PreparedKey,
+        ProofError, data_field, performer_field, to_decimal, verify_snarkjs_files,
     },
 };
 
@@ -319,6 +325,34 @@ fn rejects_point_at_infinity_in_a_proof() {
 }
 
 #[test]
+fn a_point_at_infinity_sent_as_0_0_1_is_refused_as_infinity() {
+    // (0, 0) is infinity to arkworks' BN254 points and to the EVM, and
+    // `is_on_curve` accepts it: the refusal must come from the infinity check,
+    // not from the pairing.
+    let v = multiplier();
+    let base: Value = serde_json::from_str(&valid_proofs("multiplier")[0]).unwrap();
+    let g1_zero = serde_json::json!(["0", "0", "1"]);
+    let g2_zero = serde_json::json!([["0", "0"], ["0", "0"], ["1", "0"]]);
+    for (name, zero) in [("pi_a", &g1_zero), ("pi_c", &g1_zero), ("pi_b", &g2_zero)] {
+        let mut doc = base.clone();
+        doc["proof"][name] = zero.clone();
+        assert_invalid(
+            &verify(&*v, &doc.to_string()),
+            &format!("proof.{name} is the point at infinity"),
+        );
+        let in_batch = block_on(v.verify_batch(&[
+            task(valid_proofs("multiplier")[1].clone()),
+            task(doc.to_string()),
+        ]));
+        assert_eq!(in_batch[0], Verdict::Valid);
+        assert_invalid(
+            &in_batch[1],
+            &format!("proof.{name} is the point at infinity"),
+        );
+    }
+}
+
+#[test]
 fn rejects_projective_and_truncated_points() {
     assert_invalid(
         &mutated("pi_a_projective_z"),
@@ -357,6 +391,31 @@ fn rejects_unknown_fields_and_missing_signals() {
         &verify(&*multiplier(), ""),
         "proofOfTask is not snarkjs fullProve JSON",
     );
+}
+
+#[test]
+fn megabyte_names_are_not_repeated_in_the_reason() {
+    let base: Value = serde_json::from_str(&valid_proofs("multiplier")[0]).unwrap();
+    let huge = "x".repeat(1 << 20);
+    let mut cases = Vec::new();
+    let mut doc = base.clone();
+    doc["proof"]["protocol"] = huge.clone().into();
+    cases.push((doc, "(1048576 bytes), expected \"groth16\""));
+    let mut doc = base.clone();
+    doc["proof"]["curve"] = huge.clone().into();
+    cases.push((doc, "(1048576 bytes), expected BN254"));
+    let mut doc = base.clone();
+    doc["proof"][huge.as_str()] = "1".into();
+    cases.push((
+        doc,
+        "proofOfTask is not snarkjs fullProve JSON: unknown field",
+    ));
+    for (doc, needle) in cases {
+        let verdict = verify(&*multiplier(), &doc.to_string());
+        assert_invalid(&verdict, needle);
+        let reason = verdict.message().unwrap_or_default();
+        assert!(reason.len() < 400, "{} bytes: {reason}", reason.len());
+    }
 }
 
 #[test]
@@ -517,6 +576,18 @@ fn corrupt_key_points_fail_start_up() {
             Box::new(|k: &mut Value| k["vk_alpha_1"] = serde_json::json!(["0", "1", "0"])),
             "vk_alpha_1 is the point at infinity",
         ),
+        (
+            "alpha-zero-zero",
+            Box::new(|k: &mut Value| k["vk_alpha_1"] = serde_json::json!(["0", "0", "1"])),
+            "vk_alpha_1 is the point at infinity",
+        ),
+        (
+            "delta-zero-zero",
+            Box::new(|k: &mut Value| {
+                k["vk_delta_2"] = serde_json::json!([["0", "0"], ["0", "0"], ["1", "0"]])
+            }),
+            "vk_delta_2 is the point at infinity",
+        ),
     ];
     for (name, mutate, needle) in cases {
         let mut key = base.clone();
@@ -533,6 +604,17 @@ fn corrupt_key_points_fail_start_up() {
         );
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_verification_key_that_never_ends_is_refused_at_its_cap() {
+    // /dev/zero: stat says 0 bytes, reading never ends.
+    let e = build_err(r#"verification_key = "/dev/zero""#);
+    assert!(
+        e.contains("params.verification_key") && e.contains("-byte limit for this file"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -715,20 +797,78 @@ fn batches_of_every_small_size_agree_with_single_checks() {
 }
 
 #[test]
+fn a_batch_under_a_passed_deadline_is_undecided_at_once() {
+    let v = multiplier();
+    let mut proofs = many_valid("multiplier", 64);
+    proofs[10] = read("multiplier/invalid/public_wrong_value.json");
+    let tasks: Vec<Task> = proofs.into_iter().map(task).collect();
+    let started = Instant::now();
+    let verdicts = block_on(Deadline::at(Instant::now()).scope(v.verify_batch(&tasks)));
+    let took = started.elapsed();
+    assert_eq!(verdicts.len(), tasks.len());
+    for verdict in &verdicts {
+        assert!(
+            matches!(verdict, Verdict::Undecided { cause } if cause.contains("deadline")),
+            "{verdict:?}"
+        );
+    }
+    assert!(took < Duration::from_millis(250), "{took:?}");
+    let alone = block_on(Deadline::at(Instant::now()).scope(v.verify(&tasks[0])));
+    assert!(
+        matches!(&alone, Verdict::Undecided { cause } if cause.contains("deadline")),
+        "{alone:?}"
+    );
+}
+
+#[test]
+fn bisection_stops_at_the_deadline() {
+    // Every other proof is wrong: the batch is bisected down to single
+    // proofs, about 2N pairing checks.
+    let v = Groth16Verifier::new(key("multiplier"), vec![]).unwrap();
+    let good = many_valid("multiplier", 64);
+    let bad = read("multiplier/invalid/public_wrong_value.json");
+    let tasks: Vec<Task> = (0..64)
+        .map(|i| {
+            task(if i % 2 == 1 {
+                bad.clone()
+            } else {
+                good[i].clone()
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let full = v.check_batch(&tasks);
+    let full_time = started.elapsed();
+    assert_eq!(full.iter().filter(|v| v.is_valid()).count(), 32);
+    let started = Instant::now();
+    let verdicts = Deadline::after(full_time / 8).enter(|| v.check_batch(&tasks));
+    let took = started.elapsed();
+    eprintln!("bisection of 64: {full_time:?} in full, {took:?} under a deadline of an eighth");
+    assert!(
+        verdicts
+            .iter()
+            .all(|v| matches!(v, Verdict::Undecided { .. })),
+        "{verdicts:?}"
+    );
+    assert!(took < full_time / 2, "{took:?} of {full_time:?}");
+}
+
+#[test]
 fn attest_batch_with_parse_failures_excluded() {
     let v = build(r#"verification_key = "attest/verification_key.json""#);
     let mut tasks: Vec<Task> = many_valid("attest", 12).into_iter().map(task).collect();
     tasks[4] = task(read("attest/invalid/public_too_many.json"));
     tasks[9] = task("{}");
     let verdicts = block_on(v.verify_batch(&tasks));
-    let outcomes: Vec<Outcome> = verdicts.iter().map(Verdict::outcome).collect();
-    for (i, o) in outcomes.iter().enumerate() {
-        let expected = if i == 4 || i == 9 {
-            Outcome::Invalid
-        } else {
-            Outcome::Valid
-        };
-        assert_eq!(*o, expected, "{i}: {:?}", verdicts[i]);
+    for (i, verdict) in verdicts.iter().enumerate() {
+        match i {
+            4 => assert_invalid(
+                verdict,
+                "publicSignals has 18 entries, the verification key expects 17",
+            ),
+            9 => assert_invalid(verdict, "missing field `proof`"),
+            _ => assert_eq!(*verdict, Verdict::Valid, "{i}"),
+        }
     }
 }
 
@@ -771,20 +911,27 @@ fn snarkjs_files_verdicts() {
     }
     let vk = read("multiplier/verification_key.json");
     let proof = read("multiplier/proof.json");
-    assert!(matches!(
+    assert_eq!(
         verify_snarkjs_files(&vk, r#"["0x01"]"#, &proof),
-        FilesVerdict::Invalid(ProofError::PublicSignal { index: 0, .. })
-    ));
-    assert!(matches!(
+        FilesVerdict::Invalid(ProofError::PublicSignal {
+            index: 0,
+            error: DecimalError::NotDecimal
+        })
+    );
+    let unreadable = |verdict: FilesVerdict, needle: &str| match verdict {
+        FilesVerdict::Unreadable(why) => assert!(why.contains(needle), "{why}"),
+        other => panic!("{other:?}"),
+    };
+    unreadable(
         verify_snarkjs_files(&vk, "nope", &proof),
-        FilesVerdict::Unreadable(_)
-    ));
-    assert!(matches!(
+        "public signals: not a JSON array of decimal strings",
+    );
+    unreadable(
         verify_snarkjs_files(&vk, "[]", "{}"),
-        FilesVerdict::Unreadable(_)
-    ));
-    assert!(matches!(
+        "proof: not a snarkjs proof.json: missing field `pi_a`",
+    );
+    unreadable(
         verify_snarkjs_files("{}", "[]", &proof),
-        FilesVerdict::Unreadable(_)
-    ));
+        "verification key: missing field `protocol`",
+    );
 }

@@ -1,45 +1,134 @@
 //! The body of the `groth16_proof_of_task` fuzz target (fuzz/), run on
-//! stable over mutated snarkjs proofs and random bytes: no input panics, and
-//! a batch gives every task the verdict it gets alone.
+//! stable over mutated snarkjs proofs, re-randomised valid proofs and random
+//! bytes: no input panics, a refusal before the pairing carries the parser's
+//! reason, a batch gives every task the verdict it gets alone, and a proof is
+//! judged valid exactly when it is a known valid proof.
 //!
-//! CI runs a short, seeded pass. For a longer run:
+//! "Known valid" is decided by construction, never by the verifier under
+//! test: the proofs snarkjs made (fixtures/groth16/multiplier/valid.json) and
+//! the re-randomisations (t·A, t⁻¹·B, C) the harness derives from them. Every
+//! input judged valid must parse to one of those (same points, same signals),
+//! and every one of those sent, verbatim or re-serialised, must be judged
+//! valid.
+//!
+//! CI runs a fixed, seeded number of cases. For a longer run:
 //!
 //!     GROTH16_FUZZ_SECS=300 cargo test --release -p taskproof-verifiers --test groth16_fuzz -- --nocapture
 //!
-//! (`GROTH16_FUZZ_SEED` picks another seed.)
+//! (`GROTH16_FUZZ_SEED` picks another seed, `GROTH16_FUZZ_CASES` another count.)
 
 #![cfg(feature = "groth16")]
 
 use std::time::{Duration, Instant};
 
+use ark_bn254::Fr;
+use ark_ec::CurveGroup;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use serde_json::Value;
 use taskproof_core::{Address, Task, Verdict};
-use taskproof_verifiers::groth16::{Binding, Groth16Verifier, PreparedKey};
+use taskproof_verifiers::groth16::{Binding, CheckedProof, Groth16Verifier, PreparedKey};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/groth16");
 const Q: &str = "21888242871839275222246405745257275088696311157297823662689037894645226208583";
 const R: &str = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 
+/// Cases run by default: about 17 s in the test profile on two cores shared
+/// with other builds, a few seconds on an idle machine.
+const DEFAULT_CASES: u64 = 1000;
+
+/// Re-randomised proofs kept as bases for further mutation.
+const MAX_DERIVED: usize = 64;
+
 fn read(rel: &str) -> String {
     std::fs::read_to_string(format!("{FIXTURES}/{rel}")).unwrap()
 }
 
-/// The fuzz target's body: must not panic; a refusal before the pairing
-/// carries the parser's reason; batch verdicts equal single ones.
-fn exercise(verifiers: &[(Groth16Verifier, Verdict)], input: &[u8], good: &Task) -> Verdict {
+/// The proofs known to be valid, by construction.
+struct KnownValid {
+    /// What a valid proof parses to.
+    proofs: Vec<CheckedProof>,
+    /// The same proofs as documents, bases for mutation.
+    documents: Vec<Value>,
+}
+
+impl KnownValid {
+    fn contains(&self, checked: &CheckedProof) -> bool {
+        self.proofs.contains(checked)
+    }
+
+    /// Adds (t·A, t⁻¹·B, C) of a known proof and returns its document.
+    fn rerandomize(&mut self, rng: &mut StdRng) -> Value {
+        let from = rng.gen_range(0..self.proofs.len());
+        let t = Fr::from(rng.gen_range(2..=u128::MAX));
+        let derived = self.proofs[from].rerandomize(t).expect("t is not zero");
+        let document: Value = serde_json::from_str(&derived.to_full_prove_json()).unwrap();
+        if self.proofs.len() < MAX_DERIVED {
+            self.proofs.push(derived);
+            self.documents.push(document.clone());
+        }
+        document
+    }
+}
+
+/// What the harness knows about an input before the verifier sees it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    /// A known valid proof, verbatim, re-serialised or re-randomised.
+    Valid,
+    /// Well-formed points and signals that break the Groth16 equation: a
+    /// known valid proof with one part scaled, swapped or shifted.
+    PairingFails,
+    /// Anything else: it may still be valid if it happens to equal a known
+    /// valid proof (a mutation that wrote back the same value).
+    Unknown,
+}
+
+/// What one verifier said about one input.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Seen {
+    RefusedByParser,
+    PairingFailed,
+    Valid,
+    Undecided,
+}
+
+/// The fuzz target's body plus the harness's soundness and completeness
+/// checks. Returns what the verifier without bindings said.
+fn exercise(
+    verifiers: &[(Groth16Verifier, Verdict)],
+    known: &KnownValid,
+    input: &[u8],
+    expect: Expect,
+    good: &Task,
+) -> Seen {
     let text = String::from_utf8_lossy(input).into_owned();
     let task = Task::new(text, input.to_vec(), Address::ZERO, 10);
     let mut first = None;
     for (v, good_verdict) in verifiers {
         let alone = v.check(&task);
-        if let Err(e) = v.check_fields(&task.proof_of_task, &task.performer, &task.data) {
-            assert_eq!(
-                alone,
-                Verdict::invalid(e.to_string()),
-                "refused before the pairing"
-            );
-        }
+        let fields = v.check_fields(&task.proof_of_task, &task.performer, &task.data);
+        let seen = match (&fields, &alone) {
+            (Err(e), _) => {
+                assert_eq!(
+                    alone,
+                    Verdict::invalid(e.to_string()),
+                    "refused before the pairing"
+                );
+                Seen::RefusedByParser
+            }
+            (Ok(checked), Verdict::Valid) => {
+                assert!(
+                    known.contains(checked),
+                    "judged valid but no known valid proof: {}",
+                    task.proof_of_task
+                );
+                Seen::Valid
+            }
+            (Ok(_), Verdict::Invalid { .. }) => Seen::PairingFailed,
+            (Ok(_), Verdict::Undecided { cause }) => {
+                panic!("undecided without a deadline: {cause}")
+            }
+        };
         let batch = v.check_batch(&[good.clone(), task.clone(), good.clone()]);
         assert_eq!(
             batch[1], alone,
@@ -48,9 +137,41 @@ fn exercise(verifiers: &[(Groth16Verifier, Verdict)], input: &[u8], good: &Task)
         );
         assert_eq!(&batch[0], good_verdict);
         assert_eq!(batch[2], batch[0]);
-        first.get_or_insert(alone);
+        first.get_or_insert(seen);
     }
-    first.unwrap_or(Verdict::Valid)
+    let seen = first.unwrap_or(Seen::Undecided);
+    match expect {
+        Expect::Valid => assert_eq!(
+            seen,
+            Seen::Valid,
+            "a known valid proof was refused: {}",
+            String::from_utf8_lossy(input)
+        ),
+        Expect::PairingFails => assert_eq!(
+            seen,
+            Seen::PairingFailed,
+            "a near miss was not refused by the pairing: {}",
+            String::from_utf8_lossy(input)
+        ),
+        Expect::Unknown => {}
+    }
+    seen
+}
+
+/// A known valid proof changed where only the pairing can tell: one point
+/// scaled by t ≠ 1 (still on the curve and in the group), a re-randomisation
+/// done on one side only, A and C swapped, or a public signal moved by one.
+fn near_miss(rng: &mut StdRng, known: &KnownValid) -> Value {
+    let mut p = known.proofs[rng.gen_range(0..known.proofs.len())].clone();
+    let t = Fr::from(rng.gen_range(2..=u128::MAX));
+    match rng.gen_range(0..5) {
+        0 => p.proof.a = (p.proof.a * t).into_affine(),
+        1 => p.proof.b = (p.proof.b * t).into_affine(),
+        2 => p.proof.c = (p.proof.c * t).into_affine(),
+        3 => std::mem::swap(&mut p.proof.a, &mut p.proof.c),
+        _ => p.public_signals[0] += Fr::from(1u64),
+    }
+    serde_json::from_str(&p.to_full_prove_json()).unwrap()
 }
 
 fn random_decimal(rng: &mut StdRng) -> String {
@@ -67,8 +188,14 @@ fn random_decimal(rng: &mut StdRng) -> String {
     s
 }
 
+/// `a + b` for decimal strings; `a` that is not one (a sign, a space, an
+/// empty string left by an earlier mutation) counts as zero.
 fn add_decimal(a: &str, b: &str) -> String {
-    // Schoolbook addition of decimal strings (test-only).
+    let a = if !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) {
+        a
+    } else {
+        "0"
+    };
     let (a, b): (Vec<u8>, Vec<u8>) = (a.bytes().rev().collect(), b.bytes().rev().collect());
     let mut out = Vec::new();
     let mut carry = 0;
@@ -182,21 +309,75 @@ fn mutate_bytes(rng: &mut StdRng, base: &str) -> Vec<u8> {
     bytes
 }
 
+/// The same document with other whitespace and key order: still the same proof.
+fn reserialize(rng: &mut StdRng, doc: &Value) -> String {
+    fn write(rng: &mut StdRng, v: &Value, out: &mut String) {
+        let space = |rng: &mut StdRng| [" ", "\n", "\t", ""][rng.gen_range(0..4)];
+        match v {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.shuffle(rng);
+                out.push('{');
+                for (i, (k, item)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(space(rng));
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    out.push_str(space(rng));
+                    write(rng, item, out);
+                }
+                out.push_str(space(rng));
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(space(rng));
+                    write(rng, item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(rng, doc, &mut out);
+    out
+}
+
 #[test]
 fn fuzz_harness_over_mutated_snarkjs_proofs() {
     let key = PreparedKey::from_snarkjs_json(&read("multiplier/verification_key.json")).unwrap();
     let verifiers = [
         Groth16Verifier::new(key.clone(), vec![]).unwrap(),
-        Groth16Verifier::new(key, vec![(0, Binding::DataKeccak)]).unwrap(),
+        Groth16Verifier::new(key.clone(), vec![(0, Binding::DataKeccak)]).unwrap(),
     ];
-    let mut donors: Vec<Value> = serde_json::from_str(&read("multiplier/valid.json")).unwrap();
+    let valid: Vec<Value> = serde_json::from_str(&read("multiplier/valid.json")).unwrap();
+    let mut known = KnownValid {
+        proofs: valid
+            .iter()
+            .map(|d| CheckedProof::from_full_prove_json(&d.to_string(), 1).unwrap())
+            .collect(),
+        documents: valid.clone(),
+    };
+    // Donors of leaves and points: valid proofs, a proof of another setup and
+    // one with a G2 point outside the subgroup.
+    let mut donors = valid;
     donors.push(serde_json::from_str(&read("multiplier/other_setup/fullprove.json")).unwrap());
     donors.push(
         serde_json::from_str(&read("multiplier/invalid/pi_b_outside_subgroup.json")).unwrap(),
     );
-    let base = donors[0].clone();
-    let base_text = base.to_string();
-    let good = Task::new(base_text.clone(), Vec::new(), Address::ZERO, 10);
+    let good = Task::new(
+        known.documents[0].to_string(),
+        Vec::new(),
+        Address::ZERO,
+        10,
+    );
     assert_eq!(verifiers[0].check(&good), Verdict::Valid);
     let verifiers = verifiers.map(|v| {
         let verdict = v.check(&good);
@@ -211,24 +392,79 @@ fn fuzz_harness_over_mutated_snarkjs_proofs() {
         .ok()
         .and_then(|s| s.parse().ok())
         .map(Duration::from_secs);
-    let min_cases = if budget.is_some() { u64::MAX } else { 80 };
+    let cases = std::env::var("GROTH16_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if budget.is_some() {
+            u64::MAX
+        } else {
+            DEFAULT_CASES
+        });
     let mut rng = StdRng::seed_from_u64(seed);
     let started = Instant::now();
-    let (mut cases, mut valid) = (0u64, 0u64);
-    while cases < min_cases && budget.is_none_or(|b| started.elapsed() < b) {
-        let input = match rng.gen_range(0..10) {
-            0..=5 => mutate_structured(&mut rng, &base, &donors).into_bytes(),
-            6..=8 => mutate_bytes(&mut rng, &base_text),
-            _ => (0..rng.gen_range(0..200)).map(|_| rng.r#gen()).collect(),
+    let mut ran = 0u64;
+    let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+    while ran < cases && budget.is_none_or(|b| started.elapsed() < b) {
+        let base = known
+            .documents
+            .choose(&mut rng)
+            .cloned()
+            .unwrap_or(Value::Null);
+        let (input, expect, kind) = match rng.gen_range(0..20) {
+            0..=8 => (
+                mutate_structured(&mut rng, &base, &donors).into_bytes(),
+                Expect::Unknown,
+                "structured",
+            ),
+            9..=10 => (
+                near_miss(&mut rng, &known).to_string().into_bytes(),
+                Expect::PairingFails,
+                "near miss",
+            ),
+            11..=14 => (
+                mutate_bytes(&mut rng, &base.to_string()),
+                Expect::Unknown,
+                "bytes",
+            ),
+            15..=16 => (
+                (0..rng.gen_range(0..200)).map(|_| rng.r#gen()).collect(),
+                Expect::Unknown,
+                "random",
+            ),
+            17 => (
+                known.rerandomize(&mut rng).to_string().into_bytes(),
+                Expect::Valid,
+                "rerandomized",
+            ),
+            _ => (
+                reserialize(&mut rng, &base).into_bytes(),
+                Expect::Valid,
+                "reserialized",
+            ),
         };
-        if exercise(&verifiers, &input, &good) == Verdict::Valid {
-            valid += 1;
-        }
-        cases += 1;
+        *counts.entry(kind).or_default() += 1;
+        let seen = exercise(&verifiers, &known, &input, expect, &good);
+        *counts
+            .entry(match seen {
+                Seen::RefusedByParser => "refused by the parser",
+                Seen::PairingFailed => "failed the pairing",
+                Seen::Valid => "valid",
+                Seen::Undecided => "undecided",
+            })
+            .or_default() += 1;
+        ran += 1;
     }
     eprintln!(
-        "groth16 fuzz harness: {cases} inputs in {:.1}s (seed {seed:#x}), {valid} valid",
+        "groth16 fuzz harness: {ran} inputs in {:.1}s (seed {seed:#x}): {counts:?}",
         started.elapsed().as_secs_f64()
     );
-    assert!(cases > 0);
+    if budget.is_none() && cases >= 200 {
+        // The run reached every outcome it exists to compare.
+        for outcome in ["refused by the parser", "failed the pairing", "valid"] {
+            assert!(
+                counts.get(outcome).copied().unwrap_or(0) >= cases / 50,
+                "too few inputs {outcome}: {counts:?}"
+            );
+        }
+    }
 }

@@ -11,9 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use multihash_codetable::{Code, MultihashDigest};
 use taskproof_core::{Address, BuildContext, ConfigError, Task, Verdict, Verifier};
 use taskproof_verifiers::ipfs::{
-    BytesCheck, CarError, CarLimits, ContentMatch, ImportProfile, IpfsCid, cid_of, verify_car,
+    BytesCheck, CarError, CarLimits, CarReader, ContentMatch, ImportProfile, IpfsCid, cid_of,
+    cid_of_reader, verify_car,
 };
 
 mod support;
@@ -47,7 +49,7 @@ fn cids_match_the_js_importer_for_every_profile_and_size() {
     let mut checked = 0;
     for v in vectors["vectors"].as_array().unwrap() {
         if v["heavy"].as_bool().unwrap() {
-            // Over 1 GiB: checked in release by benches/scripts/cid_vs_js.sh.
+            // Over 1 GiB: streamed by the_over_1_gib_vector_matches_the_js_importer.
             continue;
         }
         let profile: ImportProfile = v["profile"].as_str().unwrap().parse().unwrap();
@@ -73,6 +75,61 @@ fn cids_match_the_js_importer_for_every_profile_and_size() {
     // 7 sizes for unixfs-v0-2015 and helia-default (the last needs a second
     // tree level), 6 for unixfs-v1-2025, and one other seed.
     assert_eq!(checked, 21);
+}
+
+/// The content of `content()`, generated as it is read: a gigabyte without
+/// a gigabyte of memory.
+struct Generated {
+    at: usize,
+    size: usize,
+    seed: u32,
+}
+
+impl std::io::Read for Generated {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.size - self.at);
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            *b = (((self.at + i) as u32).wrapping_mul(0x9E37_79B1) ^ self.seed).to_be_bytes()[0];
+        }
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn the_over_1_gib_vector_matches_the_js_importer() {
+    // unixfs-v1-2025 at 1 MiB × 1024 links + 1 byte: the first size whose
+    // root needs a second tree level.
+    let vectors = json("cids.json");
+    let heavy: Vec<&serde_json::Value> = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["heavy"].as_bool().unwrap())
+        .collect();
+    assert_eq!(heavy.len(), 1);
+    let v = heavy[0];
+    assert_eq!(v["profile"], "unixfs-v1-2025");
+    let size = v["size"].as_u64().unwrap() as usize;
+    assert_eq!(size, 1024 * 1024 * 1024 + 1);
+    let mut reader = Generated {
+        at: 0,
+        size,
+        seed: v["seed"].as_u64().unwrap() as u32,
+    };
+    // The generator matches content() where both are cheap to compare.
+    let mut start = vec![0u8; 300_000];
+    std::io::Read::read_exact(&mut reader, &mut start).unwrap();
+    assert_eq!(start, content(300_000, 0x5eed));
+    reader.at = 0;
+    let started = Instant::now();
+    let (got, read) = cid_of_reader(&mut reader, ImportProfile::UnixfsV1_2025, 2, |_| {}).unwrap();
+    eprintln!(
+        "{size} bytes under unixfs-v1-2025 in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(read, size as u64);
+    assert_eq!(got.to_string(), v["cid"].as_str().unwrap());
 }
 
 #[test]
@@ -140,16 +197,91 @@ fn rejects_a_car_with_a_tampered_block() {
 
 #[test]
 fn a_tampered_size_field_is_reported_as_tampering() {
-    // The last bytes of a dag-pb leaf are its UnixFS filesize: changing it
-    // breaks the size claims too, but the block's hash says what happened.
-    let mut bytes = car_bytes("car/multi-unixfs-v0-2015.car");
-    let root = cid("QmRVja6XDV77XQY7iVyx2xvpqpoyXAw62WGZ1V55xVfc7J");
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    assert!(matches!(
-        verify(&bytes, Some(&root)),
-        Err(CarError::HashMismatch(_))
-    ));
+    // DAGs a performer could publish (fixtures/ipfs/generate.mjs): nodes
+    // rebuilt by ipfs-unixfs and @ipld/dag-pb with lying UnixFS sizes and
+    // every CID above them recomputed. No hash check can refuse them.
+    let lying = json("lying-sizes.json");
+    let lying = lying.as_array().unwrap();
+    assert_eq!(lying.len(), 4);
+    for l in lying {
+        let bytes = car_bytes(l["file"].as_str().unwrap());
+        let root = cid(l["root"].as_str().unwrap());
+        let leaves: Vec<IpfsCid> = l["leaves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| cid(c.as_str().unwrap()))
+            .collect();
+        let mut reader = CarReader::new(&bytes[..], 4 << 20).unwrap();
+        let mut blocks = 0;
+        while let Some((block_cid, data)) = reader.next_block().unwrap() {
+            assert_eq!(
+                &Code::Sha2_256.digest(&data),
+                block_cid.hash(),
+                "{l}: every block matches its CID"
+            );
+            blocks += 1;
+        }
+        assert_eq!(blocks, 3);
+        let err = verify(&bytes, Some(&root)).unwrap_err();
+        let (block, expected, actual, reason) = match l["lie"].as_str().unwrap() {
+            "understated" => (
+                leaves[0],
+                1,
+                Some(262_144),
+                "holds 262144 file bytes where its parent says 1",
+            ),
+            "blocksizes" => (
+                leaves[1],
+                999,
+                Some(1000),
+                "holds 1000 file bytes where its parent says 999",
+            ),
+            "filesize" => (
+                root,
+                0,
+                None,
+                "claims a filesize that is not its data plus its blocksizes",
+            ),
+            "leaf-filesize" => (
+                leaves[1],
+                1001,
+                None,
+                "claims a filesize that is not its data plus its blocksizes",
+            ),
+            other => panic!("unknown lie {other}"),
+        };
+        match &err {
+            CarError::SizeMismatch {
+                cid: got,
+                expected: e,
+                actual: a,
+            } => assert_eq!((**got, *e, *a), (block, expected, actual), "{l}"),
+            other => panic!("{l}: refused for another reason: {other}"),
+        }
+        assert_eq!(err.to_string(), format!("block {block} {reason}"));
+    }
+    // A root that understates the file passes a size limit checked at the
+    // root; the first leaf gives it away before any byte reaches the sink.
+    let understated = &lying[0];
+    assert_eq!(understated["lie"], "understated");
+    let limits = CarLimits {
+        max_file_size: 1000,
+        ..CarLimits::default()
+    };
+    let mut written = 0;
+    let err = verify_car(
+        &car_bytes(understated["file"].as_str().unwrap())[..],
+        Some(&cid(understated["root"].as_str().unwrap())),
+        &limits,
+        &mut |d| {
+            written += d.len();
+            Ok(())
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, CarError::SizeMismatch { .. }), "{err}");
+    assert_eq!(written, 0);
 }
 
 #[test]

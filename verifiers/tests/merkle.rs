@@ -2,12 +2,20 @@
 //! The `merkle` verifier against proofs made by the real tools:
 //! @openzeppelin/merkle-tree (fixtures/merkle/openzeppelin) and rs_merkle.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
+use alloy_primitives::{B256, keccak256};
 use rs_merkle::{Hasher, MerkleTree, algorithms::Sha256};
 use serde_json::{Value, json};
-use taskproof_core::{Address, BuildContext, Outcome, Task, Verdict, Verifier};
-use taskproof_verifiers::builtin_registry;
+use taskproof_core::{Address, BuildContext, Task, Verdict, Verifier, deadline::Deadline};
+use taskproof_verifiers::{
+    builtin_registry,
+    merkle::{INLINE_LIMIT, openzeppelin},
+};
 
 const OZ: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -111,7 +119,7 @@ fn openzeppelin_tampered_sibling_and_flags_are_invalid() {
     let flags = m["proofFlags"].as_array_mut().unwrap();
     let i = flags.iter().position(|b| b == &json!(true)).unwrap();
     flags[i] = json!(false);
-    assert_eq!(verify(&*v, &m).outcome(), Outcome::Invalid);
+    assert_invalid(verify(&*v, &m), "the multiproof runs out of sibling hashes");
 }
 
 #[test]
@@ -158,15 +166,43 @@ fn rejects_leaf_encoding_that_differs_from_the_task_definition() {
 
 #[test]
 fn rejects_inner_node_passed_off_as_a_leaf() {
-    // The classic second preimage: present an inner node's children as a
-    // "leaf". OpenZeppelin's double-hashed leaves make it fold elsewhere.
-    let (v, f) = oz_verifier("airdrop.proofs.json");
-    let proof: Vec<String> = serde_json::from_value(f["singles"][0]["proof"].clone()).unwrap();
-    let attack = json!({ "value": [proof[0], proof[1]], "proof": proof[2..] });
-    let mut with_enc = attack.clone();
-    with_enc["leafEncoding"] = json!(["bytes32", "bytes32"]);
-    assert_eq!(verify(&*v, &with_enc).outcome(), Outcome::Invalid);
-    assert_eq!(verify(&*v, &attack).outcome(), Outcome::Invalid);
+    // The classic second preimage, built by fixtures/merkle/openzeppelin/gen.mjs
+    // over a (bytes32, bytes32) tree: an inner node's two children, sorted,
+    // are a well-formed leaf value, and the rest of the node's path is its
+    // proof. Hashed once, the value is the inner node and the proof folds to
+    // the trusted root; OpenZeppelin's double-hashed leaves fold elsewhere.
+    let (v, f) = oz_verifier("pairs.proofs.json");
+    let trusted: B256 = f["root"].as_str().unwrap().parse().unwrap();
+    for single in f["singles"].as_array().unwrap() {
+        assert_eq!(verify(&*v, single), Verdict::Valid, "{single}");
+    }
+    let attacks = f["secondPreimages"].as_array().unwrap();
+    assert_eq!(attacks.len(), 6, "one per inner node of a 7-leaf tree");
+    for attack in attacks {
+        let proof: Vec<B256> = serde_json::from_value(attack["proof"].clone()).unwrap();
+        let value: Vec<B256> = serde_json::from_value(attack["value"].clone()).unwrap();
+        // The attack is real: with a single hash it would prove membership.
+        let once = keccak256([value[0].as_slice(), value[1].as_slice()].concat());
+        assert_eq!(
+            openzeppelin::process_proof(once, &proof).unwrap(),
+            trusted,
+            "{attack}"
+        );
+        let doc = json!({ "value": attack["value"], "proof": attack["proof"] });
+        let mut with_encoding = doc.clone();
+        with_encoding["leafEncoding"] = json!(["bytes32", "bytes32"]);
+        for doc in [doc, with_encoding] {
+            let reason = match verify(&*v, &doc) {
+                Verdict::Invalid { reason } => reason,
+                other => panic!("{attack}: {other:?}"),
+            };
+            assert!(
+                reason.starts_with("the proof folds to root ")
+                    && reason.ends_with(&format!("not the trusted root {trusted}")),
+                "refused for another reason than the double hash: {reason}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -189,24 +225,80 @@ fn openzeppelin_wrong_value_count_and_type_are_invalid() {
 #[test]
 fn malformed_documents_are_invalid_not_panics() {
     let (v, _) = oz_verifier("airdrop.proofs.json");
-    for bad in [
-        "",
-        "null",
-        "[]",
-        "{",
-        "{\"value\": 1}",
-        "{\"proof\": [\"0x12\"]}",
-        "{\"value\": [], \"proof\": [], \"extra\": 1}",
-        "{\"leaves\": [[\"0xab00000000000000000000000000000000000001\", \"1\"]], \"proof\": [], \"proofFlags\": [true, true, true]}",
+    const NOT_A_DOCUMENT: &str = "proofOfTask is not a merkle proof document: ";
+    for (bad, needle) in [
+        ("", "EOF while parsing a value"),
+        ("null", "invalid type: null"),
+        ("[]", "invalid length"),
+        ("{", "EOF while parsing an object"),
+        ("{\"value\": 1}", "missing field `proof`"),
+        ("{\"proof\": [\"0x12\"]}", "invalid string length"),
+        (
+            "{\"value\": [], \"proof\": [], \"extra\": 1}",
+            "unknown field `extra`",
+        ),
     ] {
         let task = Task::new(bad, Vec::new(), Address::ZERO, 1);
-        let verdict = block_on(v.verify(&task));
-        assert_eq!(
-            verdict.outcome(),
-            Outcome::Invalid,
-            "{bad:?} -> {verdict:?}"
+        assert_invalid(
+            block_on(v.verify(&task)),
+            &format!("{NOT_A_DOCUMENT}{needle}"),
         );
     }
+    let flags_without_nodes = "{\"leaves\": [[\"0xab00000000000000000000000000000000000001\", \"1\"]], \"proof\": [], \"proofFlags\": [true, true, true]}";
+    let task = Task::new(flags_without_nodes, Vec::new(), Address::ZERO, 1);
+    assert_invalid(
+        block_on(v.verify(&task)),
+        "a multiproof needs leaves + proof = proofFlags + 1, got 1 + 0 against 3",
+    );
+}
+
+#[test]
+fn megabyte_values_are_not_repeated_in_the_reason() {
+    let (v, f) = oz_verifier("airdrop.proofs.json");
+    let huge = "x".repeat(1 << 20);
+    let short = |verdict: Verdict, needle: &str| {
+        let Verdict::Invalid { reason } = verdict else {
+            panic!("{verdict:?}")
+        };
+        assert!(reason.contains(needle), "{reason}");
+        assert!(reason.len() < 400, "{} bytes: {reason}", reason.len());
+    };
+    let mut p = f["singles"][0].clone();
+    p["value"][0] = json!(huge);
+    short(verify(&*v, &p), "(1048576 bytes)) is not a valid address");
+    let mut p = f["singles"][0].clone();
+    p["leafEncoding"] = json!([huge, "uint256"]);
+    short(verify(&*v, &p), "(1048576 bytes) is not a Solidity type");
+    let mut p = f["singles"][0].clone();
+    p[huge.as_str()] = json!(1);
+    short(
+        verify(&*v, &p),
+        "proofOfTask is not a merkle proof document: unknown field",
+    );
+}
+
+#[test]
+fn a_large_multiproof_under_a_passed_deadline_is_undecided() {
+    let (v, f) = oz_verifier("airdrop.proofs.json");
+    let n = 2000;
+    let doc = json!({
+        "leaves": vec![f["singles"][0]["value"].clone(); n],
+        "proof": [],
+        "proofFlags": vec![true; n - 1],
+    });
+    let task = Task::new(doc.to_string(), Vec::new(), Address::ZERO, 1);
+    assert!(
+        task.proof_of_task.len() > INLINE_LIMIT,
+        "runs on the CPU pool"
+    );
+    assert_invalid(block_on(v.verify(&task)), "not the trusted root");
+    let started = Instant::now();
+    let verdict = block_on(Deadline::at(Instant::now()).scope(v.verify(&task)));
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("deadline")),
+        "{verdict:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(500));
 }
 
 #[test]
@@ -229,7 +321,10 @@ fn openzeppelin_state_update_single_and_multi() {
     assert_invalid(verify(&*v, &bad), "not the trusted root");
     // A membership proof sent to a state-update definition.
     let m = json!({ "value": f["single"]["oldLeaves"][0], "proof": f["single"]["proof"] });
-    assert_eq!(verify(&*v, &m).outcome(), Outcome::Invalid);
+    assert_invalid(
+        verify(&*v, &m),
+        "a state update lists `oldLeaves` and `newLeaves`, not `value`",
+    );
 }
 
 // ---- rs_merkle trees (sha256, keccak256) ---------------------------------
@@ -292,7 +387,7 @@ fn rs_merkle_tampered_wrong_index_and_truncated_are_invalid() {
     assert_invalid(verify(&*v, &tampered), "not the trusted root");
     let mut wrong_index = good.clone();
     wrong_index["indices"] = json!([5]);
-    assert_eq!(verify(&*v, &wrong_index).outcome(), Outcome::Invalid);
+    assert_invalid(verify(&*v, &wrong_index), "not the trusted root");
     let mut truncated = good.clone();
     truncated["proof"].as_array_mut().unwrap().pop();
     assert_invalid(verify(&*v, &truncated), "sibling hashes");
@@ -418,7 +513,7 @@ fn rfc6962_reference_inclusion_proof_is_valid_and_refuses_tampering() {
     assert_invalid(verify(&*v, &tampered), "not the trusted root");
     let mut wrong_index = doc.clone();
     wrong_index["index"] = json!(1);
-    assert_eq!(verify(&*v, &wrong_index).outcome(), Outcome::Invalid);
+    assert_invalid(verify(&*v, &wrong_index), "not the trusted root");
     let mut truncated = doc.clone();
     truncated["proof"].as_array_mut().unwrap().pop();
     assert_invalid(verify(&*v, &truncated), "shorter");

@@ -18,6 +18,11 @@
 //! (with fresh randomness), down to single proofs, so every proof gets its
 //! own verdict. Large batches are split across cores with rayon.
 //!
+//! A batch of hostile proofs costs up to about 2N checks, seconds for a
+//! large batch, so the verification's deadline is tested before every
+//! check and in the preparation of every proof: past it, the batch stops
+//! with [`Expired`] and its proofs get no verdict of their own.
+//!
 //! No maintained crate batches Groth16 verification for arkworks 0.6; this is
 //! written here on top of ark-ec's Miller loop and final exponentiation.
 
@@ -29,6 +34,7 @@ use ark_ec::{
 use ark_ff::{BigInt, One, PrimeField, Zero};
 use rand::{Rng, RngCore};
 use rayon::prelude::*;
+use taskproof_core::deadline::{Deadline, Expired};
 
 use super::{
     key::PreparedKey,
@@ -53,53 +59,74 @@ struct Prepared<'a> {
 }
 
 /// Verifies every proof; `result[i]` says whether `proofs[i]` holds.
-pub(crate) fn verify_all(key: &PreparedKey, proofs: &[CheckedProof]) -> Vec<bool> {
+///
+/// `deadline` is tested before each pairing check and while proofs are
+/// prepared on rayon's threads (which do not carry the caller's deadline).
+/// Each test reads the clock: a check costs a millisecond, a clock read tens
+/// of nanoseconds, and [`taskproof_core::deadline::check`]'s sampling would
+/// let dozens of checks run past the deadline.
+pub(crate) fn verify_all(
+    key: &PreparedKey,
+    proofs: &[CheckedProof],
+    deadline: &Deadline,
+) -> Result<Vec<bool>, Expired> {
+    deadline.check()?;
     match proofs {
-        [] => Vec::new(),
-        [one] => vec![single::verify(key, one)],
+        [] => Ok(Vec::new()),
+        [one] => Ok(vec![single::verify(key, one)]),
         _ => {
-            fn prepare(checked: &CheckedProof) -> Prepared<'_> {
-                Prepared {
+            let prepare = |checked| {
+                deadline.check()?;
+                Ok::<_, Expired>(Prepared {
                     checked,
                     b: checked.proof.b.into(),
-                }
-            }
+                })
+            };
             let prepared: Vec<Prepared<'_>> = if proofs.len() >= PARALLEL_FROM {
-                proofs.par_iter().map(prepare).collect()
+                proofs.par_iter().map(prepare).collect::<Result<_, _>>()?
             } else {
-                proofs.iter().map(prepare).collect()
+                proofs.iter().map(prepare).collect::<Result<_, _>>()?
             };
             let mut verdicts = vec![false; proofs.len()];
-            bisect(key, &prepared, &mut verdicts, false);
-            verdicts
+            bisect(key, &prepared, &mut verdicts, false, deadline)?;
+            Ok(verdicts)
         }
     }
 }
 
 /// Fills `verdicts` for `proofs`; `known_bad` says a check of a larger batch
 /// already showed that this part holds an invalid proof.
-fn bisect(key: &PreparedKey, proofs: &[Prepared<'_>], verdicts: &mut [bool], known_bad: bool) {
+fn bisect(
+    key: &PreparedKey,
+    proofs: &[Prepared<'_>],
+    verdicts: &mut [bool],
+    known_bad: bool,
+    deadline: &Deadline,
+) -> Result<(), Expired> {
     match proofs.len() {
         0 => {}
         1 if known_bad => verdicts[0] = false,
         n if n < SINGLES_BELOW => {
             for (p, v) in proofs.iter().zip(verdicts.iter_mut()) {
+                deadline.check()?;
                 *v = single::verify(key, p.checked);
             }
         }
         n => {
+            deadline.check()?;
             if !known_bad && combined_check(key, proofs, &mut rand::thread_rng()) {
                 verdicts.fill(true);
-                return;
+                return Ok(());
             }
             let (left, right) = proofs.split_at(n / 2);
             let (left_verdicts, right_verdicts) = verdicts.split_at_mut(n / 2);
-            bisect(key, left, left_verdicts, false);
+            bisect(key, left, left_verdicts, false, deadline)?;
             // If the left half is all valid, the failure is on the right.
             let left_clean = left_verdicts.iter().all(|&v| v);
-            bisect(key, right, right_verdicts, left_clean);
+            bisect(key, right, right_verdicts, left_clean, deadline)?;
         }
     }
+    Ok(())
 }
 
 /// What one slice of a batch contributes to the combined equation.

@@ -7,7 +7,7 @@ use std::fmt;
 use super::{
     json::{Num, ProofJson},
     key::{KeyError, PreparedKey},
-    proof::{CheckedProof, ProofError},
+    proof::{CheckedProof, ProofError, parse_error_message},
     single,
 };
 
@@ -47,14 +47,18 @@ pub fn verify_snarkjs_files(verification_key: &str, public: &str, proof: &str) -
         Ok(signals) => signals,
         Err(e) => {
             return FilesVerdict::Unreadable(format!(
-                "public signals: not a JSON array of decimal strings: {e}"
+                "public signals: not a JSON array of decimal strings: {}",
+                parse_error_message(&e)
             ));
         }
     };
     let proof: ProofJson<'_> = match serde_json::from_str(proof) {
         Ok(proof) => proof,
         Err(e) => {
-            return FilesVerdict::Unreadable(format!("proof: not a snarkjs proof.json: {e}"));
+            return FilesVerdict::Unreadable(format!(
+                "proof: not a snarkjs proof.json: {}",
+                parse_error_message(&e)
+            ));
         }
     };
     match CheckedProof::from_json(&proof, &signals, key.public_signals()) {

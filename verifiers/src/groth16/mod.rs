@@ -21,9 +21,13 @@
 //! checked explicitly. A proof's bytes are never used as an identity (Groth16
 //! proofs are malleable).
 //!
-//! Concurrent requests are verified together ([`Verifier::verify_batch`],
-//! [`batch`]): N proofs in N + 3 Miller loops and one final exponentiation,
+//! Concurrent requests are verified together ([`Verifier::verify_batch`], the
+//! `batch` module): N proofs in N + 3 Miller loops and one final exponentiation,
 //! bisected on failure so each proof keeps its own verdict.
+//!
+//! The verification's [`Deadline`] is tested while proofs are parsed and
+//! before every pairing check; once it has passed, every proof not already
+//! refused by parsing is [`Verdict::Undecided`].
 
 mod batch;
 mod bind;
@@ -44,6 +48,7 @@ use serde::Deserialize;
 use taskproof_core::{
     BatchPolicy, BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait,
     cpu,
+    deadline::{Deadline, Expired},
 };
 
 pub use bind::{Binding, data_field, performer_field, to_decimal};
@@ -295,47 +300,79 @@ impl Inner {
     }
 
     fn check(&self, task: &Task) -> Verdict {
-        verdict(
-            self.accept(&task.proof_of_task, fields(task))
-                .and_then(|checked| {
-                    if single::verify(&self.key, &checked) {
-                        Ok(())
-                    } else {
-                        Err(ProofError::PairingFailed)
-                    }
-                }),
-        )
+        let deadline = Deadline::current();
+        if let Err(e) = deadline.check() {
+            return e.into();
+        }
+        let checked = match self.accept(&task.proof_of_task, fields(task)) {
+            Ok(checked) => checked,
+            Err(e) => return verdict(Err(e)),
+        };
+        // Parsing a proof costs a G2 subgroup check; test again before the
+        // pairing, the one expensive step left.
+        if let Err(e) = deadline.check() {
+            return e.into();
+        }
+        verdict(if single::verify(&self.key, &checked) {
+            Ok(())
+        } else {
+            Err(ProofError::PairingFailed)
+        })
     }
 
     fn check_batch(&self, tasks: &[Task]) -> Vec<Verdict> {
-        let accept = |task: &Task| self.accept(&task.proof_of_task, fields(task));
-        let parsed: Vec<Result<CheckedProof, ProofError>> = if tasks.len() >= PARALLEL_PARSE_FROM {
-            tasks.par_iter().map(accept).collect()
-        } else {
-            tasks.iter().map(accept).collect()
+        let deadline = Deadline::current();
+        if let Err(e) = deadline.check() {
+            return vec![e.into(); tasks.len()];
+        }
+        // rayon's threads do not carry the deadline: it is passed in.
+        let accept = |task: &Task| -> Result<Result<CheckedProof, ProofError>, Expired> {
+            deadline.check()?;
+            Ok(self.accept(&task.proof_of_task, fields(task)))
         };
-        let mut results: Vec<Result<(), ProofError>> = Vec::with_capacity(tasks.len());
+        let parsed: Vec<Result<Result<CheckedProof, ProofError>, Expired>> =
+            if tasks.len() >= PARALLEL_PARSE_FROM {
+                tasks.par_iter().map(accept).collect()
+            } else {
+                tasks.iter().map(accept).collect()
+            };
+        let mut results: Vec<Result<Result<(), ProofError>, Expired>> =
+            Vec::with_capacity(tasks.len());
         let mut well_formed = Vec::with_capacity(tasks.len());
         let mut positions = Vec::with_capacity(tasks.len());
         for (i, p) in parsed.into_iter().enumerate() {
             match p {
-                Ok(checked) => {
+                Ok(Ok(checked)) => {
                     well_formed.push(checked);
                     positions.push(i);
-                    results.push(Ok(()));
+                    results.push(Ok(Ok(())));
                 }
+                Ok(Err(e)) => results.push(Ok(Err(e))),
                 Err(e) => results.push(Err(e)),
             }
         }
-        for (holds, i) in batch::verify_all(&self.key, &well_formed)
-            .into_iter()
-            .zip(positions)
-        {
-            if !holds && let Some(slot) = results.get_mut(i) {
-                *slot = Err(ProofError::PairingFailed);
+        match batch::verify_all(&self.key, &well_formed, &deadline) {
+            Ok(holds) => {
+                for (holds, i) in holds.into_iter().zip(positions) {
+                    if !holds && let Some(slot) = results.get_mut(i) {
+                        *slot = Ok(Err(ProofError::PairingFailed));
+                    }
+                }
+            }
+            Err(e) => {
+                // Proofs refused while parsing keep their reasons; the rest
+                // were not decided.
+                for i in positions {
+                    if let Some(slot) = results.get_mut(i) {
+                        *slot = Err(e);
+                    }
+                }
             }
         }
-        results.into_iter().map(verdict).collect()
+        results
+            .into_iter()
+            .map(|r| r.map_or_else(Verdict::from, verdict))
+            .collect()
     }
 }
 

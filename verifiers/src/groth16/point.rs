@@ -5,6 +5,11 @@
 //! `new_unchecked` and then checked explicitly, each failure named. Every G1
 //! point of BN254 on the curve is in the prime-order group (cofactor 1); G2's
 //! cofactor is large, so G2 points get the subgroup check snarkjs skips.
+//!
+//! The point at infinity has two spellings: snarkjs's projective `[0, 1, 0]`
+//! and the affine `(0, 0)` of the EVM precompiles, which arkworks' BN254
+//! points also read as infinity (they carry no infinity flag). Both are
+//! refused as infinity wherever a real point is needed.
 
 use std::fmt;
 
@@ -87,10 +92,7 @@ pub(crate) fn parse_g1(json: &G1Json<'_>, infinity: Infinity) -> Result<G1Affine
         return Err(PointError::Shape);
     };
     if text_is(x, "0") && text_is(y, "1") && text_is(z, "0") {
-        return match infinity {
-            Infinity::Allowed => Ok(G1Affine::zero()),
-            Infinity::Rejected => Err(PointError::Infinity),
-        };
+        return at_infinity(infinity);
     }
     let x = coordinate(x, "x")?;
     let y = coordinate(y, "y")?;
@@ -98,11 +100,24 @@ pub(crate) fn parse_g1(json: &G1Json<'_>, infinity: Infinity) -> Result<G1Affine
         return Err(PointError::NotAffine);
     }
     let point = G1Affine::new_unchecked(x, y);
+    if point.is_zero() {
+        // `(0, 0)`: arkworks' (and the EVM's) encoding of infinity, which
+        // `is_on_curve` accepts.
+        return at_infinity(infinity);
+    }
     if !point.is_on_curve() {
         return Err(PointError::NotOnCurve);
     }
     // Cofactor 1: on the curve means in the group.
     Ok(point)
+}
+
+/// The point at infinity where the caller may or may not accept it.
+fn at_infinity<P: AffineRepr>(infinity: Infinity) -> Result<P, PointError> {
+    match infinity {
+        Infinity::Allowed => Ok(P::zero()),
+        Infinity::Rejected => Err(PointError::Infinity),
+    }
 }
 
 fn fq2(pair: &[Num<'_>], c0: &'static str, c1: &'static str) -> Result<Fq2, PointError> {
@@ -120,10 +135,7 @@ pub(crate) fn parse_g2(json: &G2Json<'_>, infinity: Infinity) -> Result<G2Affine
     };
     let is = |pair: &[Num<'_>], c0: &str, c1: &str| matches!(pair, [a, b] if text_is(a, c0) && text_is(b, c1));
     if is(x, "0", "0") && is(y, "1", "0") && is(z, "0", "0") {
-        return match infinity {
-            Infinity::Allowed => Ok(G2Affine::zero()),
-            Infinity::Rejected => Err(PointError::Infinity),
-        };
+        return at_infinity(infinity);
     }
     let x = fq2(x, "x.c0", "x.c1")?;
     let y = fq2(y, "y.c0", "y.c1")?;
@@ -134,6 +146,9 @@ pub(crate) fn parse_g2(json: &G2Json<'_>, infinity: Infinity) -> Result<G2Affine
         return Err(PointError::NotAffine);
     }
     let point = G2Affine::new_unchecked(x, y);
+    if point.is_zero() {
+        return at_infinity(infinity);
+    }
     if !point.is_on_curve() {
         return Err(PointError::NotOnCurve);
     }
@@ -247,6 +262,23 @@ mod tests {
             parse_g2(&inf2, Infinity::Rejected),
             Err(PointError::Infinity)
         );
+    }
+
+    #[test]
+    fn rejects_infinity_spelled_as_affine_zero_zero() {
+        // `(0, 0)` is what arkworks' BN254 points (and the EVM) read as
+        // infinity; `is_on_curve` says yes to it.
+        assert!(G1Affine::new_unchecked(Fq::from(0u64), Fq::from(0u64)).is_on_curve());
+        let g1 = vec![num("0"), num("0"), num("1")];
+        assert_eq!(parse_g1(&g1, Infinity::Rejected), Err(PointError::Infinity));
+        assert_eq!(parse_g1(&g1, Infinity::Allowed), Ok(G1Affine::zero()));
+        let g2 = vec![
+            vec![num("0"), num("0")],
+            vec![num("0"), num("0")],
+            vec![num("1"), num("0")],
+        ];
+        assert_eq!(parse_g2(&g2, Infinity::Rejected), Err(PointError::Infinity));
+        assert_eq!(parse_g2(&g2, Infinity::Allowed), Ok(G2Affine::zero()));
     }
 
     #[test]

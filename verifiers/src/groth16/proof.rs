@@ -11,6 +11,7 @@ use ark_bn254::{Bn254, Fq, Fr};
 use ark_ec::CurveGroup;
 use ark_ff::{Field, PrimeField};
 use ark_groth16::Proof;
+use taskproof_core::quote;
 
 use super::{
     decimal::{DecimalError, parse_field},
@@ -67,10 +68,11 @@ impl fmt::Display for ProofError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Json(e) => write!(f, "proofOfTask is not snarkjs fullProve JSON: {e}"),
-            Self::Protocol(p) => write!(f, "proof.protocol is {p:?}, expected \"groth16\""),
+            Self::Protocol(p) => write!(f, "proof.protocol is {}, expected \"groth16\"", quote(p)),
             Self::Curve(c) => write!(
                 f,
-                "proof.curve is {c:?}, expected BN254 (\"bn128\", \"bn254\" or \"altbn128\")"
+                "proof.curve is {}, expected BN254 (\"bn128\", \"bn254\" or \"altbn128\")",
+                quote(c)
             ),
             Self::PublicCount { expected, got } => write!(
                 f,
@@ -91,6 +93,22 @@ impl fmt::Display for ProofError {
 
 impl std::error::Error for ProofError {}
 
+/// The parser's message, cut to a line's worth: it repeats unknown field
+/// names and mistyped values from the proof, which may be megabytes long.
+pub(crate) fn parse_error_message(e: &serde_json::Error) -> String {
+    const MAX: usize = 320;
+    let mut text = e.to_string();
+    if text.len() > MAX {
+        let mut cut = MAX;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 /// A proof whose every element has been checked, with its public signals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckedProof {
@@ -105,7 +123,7 @@ impl CheckedProof {
     /// expecting `public_signals` signals.
     pub fn from_full_prove_json(text: &str, public_signals: usize) -> Result<Self, ProofError> {
         let json: FullProveJson<'_> =
-            serde_json::from_str(text).map_err(|e| ProofError::Json(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| ProofError::Json(parse_error_message(&e)))?;
         Self::from_json(&json.proof, &json.public_signals, public_signals)
     }
 

@@ -141,7 +141,7 @@ pub enum CarError {
         error: UnixfsError,
     },
     /// A node's size claims contradict themselves or its parent.
-    #[error("block {cid} holds {actual:?} file bytes where its parent says {expected}")]
+    #[error("block {cid} {}", size_claims(.expected, .actual))]
     SizeMismatch {
         /// The block.
         cid: Box<Cid>,
@@ -156,6 +156,13 @@ pub enum CarError {
     /// The file exceeds the size limit.
     #[error("the file exceeds the {0}-byte limit")]
     TooLarge(u64),
+}
+
+fn size_claims(expected: &u64, actual: &Option<u64>) -> String {
+    match actual {
+        Some(actual) => format!("holds {actual} file bytes where its parent says {expected}"),
+        None => "claims a filesize that is not its data plus its blocksizes".into(),
+    }
 }
 
 impl CarError {

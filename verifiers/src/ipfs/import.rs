@@ -5,9 +5,17 @@
 //! and kubo's `ipfs add --only-hash` would. Leaves are hashed on worker threads
 //! while reading; only one row of pending links per tree level is kept, so
 //! memory stays constant (a few MiB) whatever the file size. Nothing here is
-//! trusted input: it only hashes bytes.
+//! trusted input: it only hashes bytes. A file's length as `stat` reports it
+//! is not trusted either (procfs says 0, sysfs 4096, a file may change while
+//! it is read): [`cid_of_file`] hashes what reading returns, and refuses a
+//! file whose length or modification time changed meanwhile.
+//!
+//! The reading loops test the verification's deadline
+//! ([`taskproof_core::deadline::check`]); past it, they stop with an
+//! [`std::io::ErrorKind::TimedOut`] error wrapping
+//! [`taskproof_core::deadline::Expired`].
 
-use std::io::Read;
+use std::io::{self, Read};
 
 use bytes::Bytes;
 use cid::Cid;
@@ -15,6 +23,7 @@ use ipld_dagpb::{PbLink, PbNode};
 use multihash::Multihash;
 use multihash_codetable::Sha2_256;
 use multihash_derive::Hasher;
+use taskproof_core::deadline::{self, Expired};
 
 use super::{
     ordered::OrderedWorkers,
@@ -235,13 +244,15 @@ impl Importer {
     }
 
     /// Reads `reader` to its end, straight into the importer's buffer;
-    /// `progress` is called with the byte count after each read.
+    /// `progress` is called with the byte count after each read. Stops when
+    /// the verification's deadline has passed.
     pub fn read_from(
         &mut self,
         reader: &mut impl Read,
         mut progress: impl FnMut(u64),
     ) -> std::io::Result<()> {
         loop {
+            deadline::check().map_err(timed_out)?;
             self.ensure_buffer();
             let n = match reader.read(
                 self.buffer
@@ -342,6 +353,15 @@ impl Importer {
     }
 }
 
+/// The error the reading loops stop with once the deadline has passed.
+fn timed_out(e: Expired) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, e)
+}
+
+fn changed() -> io::Error {
+    io::Error::other("the file changed while it was read")
+}
+
 /// The root CID and size of the file `reader` yields under `profile`, as
 /// `ipfs add --only-hash -Q` prints it; `progress` gets the bytes read so far.
 pub fn cid_of_reader(
@@ -363,31 +383,93 @@ pub fn cid_of_reader(
 #[cfg(unix)]
 const MAX_AHEAD: u64 = 64;
 
-/// The root CID and size of the regular file `file` under `profile`, as
-/// [`cid_of_reader`] gives it, computed faster: each of `threads` hashing
-/// threads (the caller's and `threads - 1` more) claims the next leaf chunk,
-/// reads exactly that chunk with a positional read into its own reused
-/// buffer (still hot in cache when it is hashed) and hashes it; the caller's
-/// thread also orders the leaf links and builds the tree. `progress` gets the
-/// bytes hashed so far, in order.
+/// What `stat` says of a file, compared before and after it is read.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    regular: bool,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Snapshot {
+    fn of(file: &std::fs::File) -> io::Result<Self> {
+        let meta = file.metadata()?;
+        Ok(Self {
+            regular: meta.is_file(),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+/// The root CID and size of the file `file` under `profile`, as
+/// [`cid_of_reader`] gives it for its bytes from the start, computed faster
+/// where the file allows it: each of `threads` hashing threads (the caller's
+/// and `threads - 1` more) claims the next leaf chunk, reads exactly that
+/// chunk with a positional read into its own reused buffer (still hot in
+/// cache when it is hashed) and hashes it; the caller's thread also orders
+/// the leaf links and builds the tree. `progress` gets the bytes hashed so
+/// far (it starts again from 0 if the file has to be streamed after all).
 ///
-/// The length is taken from the file's metadata at the start; the file ending
-/// early, or having another length at the end, is an error. Anything but a
-/// regular file (a pipe, a terminal) goes through [`cid_of_reader`], as does
-/// every file on platforms without positional reads.
+/// `stat`'s length only splits the work; the bytes decide. A regular file
+/// is read by chunks at the length `stat` gives, and then must end exactly
+/// there; one that `stat` says is empty (procfs), or that holds fewer or more
+/// bytes than `stat` says (sysfs) while `stat` does not change, is streamed
+/// from its start instead. A regular file whose length or modification time
+/// changed while it was read is an error, never a CID: a file rewritten in
+/// place within one tick of the file system's clock, without changing its
+/// length, is the one change this cannot see. Anything but a regular file (a
+/// pipe, a terminal, a device) is streamed from its current position; the
+/// caller decides whether to read devices at all (`/dev/zero` never ends).
 pub fn cid_of_file(
     file: &std::fs::File,
     profile: ImportProfile,
     threads: usize,
-    progress: impl FnMut(u64),
-) -> std::io::Result<(Cid, u64)> {
-    let meta = file.metadata()?;
-    #[cfg(unix)]
-    if meta.is_file() {
-        return positional::cid_of_regular_file(file, meta.len(), profile, threads, progress);
+    mut progress: impl FnMut(u64),
+) -> io::Result<(Cid, u64)> {
+    let before = Snapshot::of(file)?;
+    if !before.regular {
+        return cid_of_reader(&mut &*file, profile, threads, progress);
     }
-    let _ = meta;
-    cid_of_reader(&mut &*file, profile, threads, progress)
+    #[cfg(unix)]
+    {
+        if before.len > 0 {
+            match positional::cid_of_regular_file(file, before.len, profile, threads, &mut progress)
+            {
+                Ok(hashed) => {
+                    if Snapshot::of(file)? != before {
+                        return Err(changed());
+                    }
+                    if positional::ends_at(file, before.len)? {
+                        return Ok(hashed);
+                    }
+                    // More bytes than stat says, and stat unchanged: stream.
+                }
+                // Fewer bytes than stat says: stream, and let the snapshot
+                // tell a file that shrank from one whose stat is fiction.
+                Err(e) if positional::ended_early(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let hashed = cid_of_reader(
+            &mut positional::ReadAt::from_start(file),
+            profile,
+            threads,
+            progress,
+        )?;
+        if Snapshot::of(file)? != before {
+            return Err(changed());
+        }
+        Ok(hashed)
+    }
+    #[cfg(not(unix))]
+    {
+        let hashed = cid_of_reader(&mut &*file, profile, threads, progress)?;
+        if Snapshot::of(file)? != before {
+            return Err(changed());
+        }
+        Ok(hashed)
+    }
 }
 
 #[cfg(unix)]
@@ -397,7 +479,7 @@ mod positional {
     use std::{
         collections::BTreeMap,
         fs::File,
-        io,
+        io::{self, Read},
         os::unix::fs::FileExt,
         sync::{
             Condvar, Mutex,
@@ -407,8 +489,59 @@ mod positional {
     };
 
     use cid::Cid;
+    use taskproof_core::deadline::{self, Deadline};
 
-    use super::{ImportProfile, Link, MAX_AHEAD, Tree, hash_leaf};
+    use super::{ImportProfile, Link, MAX_AHEAD, Tree, hash_leaf, timed_out};
+
+    /// The file held fewer bytes than the length being read.
+    #[derive(Debug)]
+    struct EndedEarly;
+
+    impl std::fmt::Display for EndedEarly {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("the file ended before the length stat gave")
+        }
+    }
+
+    impl std::error::Error for EndedEarly {}
+
+    /// Whether `e` says the file held fewer bytes than its length.
+    pub(super) fn ended_early(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<EndedEarly>())
+    }
+
+    /// Whether the file has no byte at offset `len`.
+    pub(super) fn ends_at(file: &File, len: u64) -> io::Result<bool> {
+        let mut probe = [0u8; 1];
+        loop {
+            match file.read_at(&mut probe, len) {
+                Ok(n) => return Ok(n == 0),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A file read from its start with positional reads, whatever its
+    /// current position.
+    pub(super) struct ReadAt<'a> {
+        file: &'a File,
+        offset: u64,
+    }
+
+    impl<'a> ReadAt<'a> {
+        pub(super) fn from_start(file: &'a File) -> Self {
+            Self { file, offset: 0 }
+        }
+    }
+
+    impl Read for ReadAt<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.file.read_at(buf, self.offset)?;
+            self.offset += n as u64;
+            Ok(n)
+        }
+    }
 
     /// What the hashing threads share.
     struct Shared<'a> {
@@ -469,8 +602,9 @@ mod positional {
                 if index >= self.chunks || !self.wait_turn(index) {
                     return;
                 }
-                let link = self
-                    .read_chunk(index, &mut buffer)
+                let link = deadline::check()
+                    .map_err(timed_out)
+                    .and_then(|()| self.read_chunk(index, &mut buffer))
                     .map(|chunk| hash_leaf(self.profile, chunk));
                 let failed = link.is_err();
                 if results.send((index, link)).is_err() || failed {
@@ -489,7 +623,7 @@ mod positional {
             let mut filled = 0;
             while let Some(rest) = chunk.get_mut(filled..).filter(|r| !r.is_empty()) {
                 match self.file.read_at(rest, start + filled as u64) {
-                    Ok(0) => return Err(changed()),
+                    Ok(0) => return Err(io::Error::other(EndedEarly)),
                     Ok(n) => filled += n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(e),
@@ -497,10 +631,6 @@ mod positional {
             }
             Ok(chunk)
         }
-    }
-
-    fn changed() -> io::Error {
-        io::Error::other("the file changed while it was read")
     }
 
     pub(super) fn cid_of_regular_file(
@@ -532,6 +662,8 @@ mod positional {
             done: 0,
             progress,
         };
+        // Spawned threads do not inherit the caller's deadline.
+        let limit = Deadline::current();
         std::thread::scope(|scope| {
             let (tx, rx) = channel();
             // The calling thread is one of the `threads`; if a worker cannot
@@ -539,9 +671,10 @@ mod positional {
             for _ in 1..threads.max(1) {
                 let tx = tx.clone();
                 let shared = &shared;
+                let limit = limit.clone();
                 let _ = std::thread::Builder::new()
                     .name("taskproof-hash".into())
-                    .spawn_scoped(scope, move || shared.work(tx));
+                    .spawn_scoped(scope, move || limit.enter(|| shared.work(tx)));
             }
             drop(tx);
             let result = order.run(&rx);
@@ -551,9 +684,6 @@ mod positional {
             }
             result
         })?;
-        if file.metadata()?.len() != len {
-            return Err(changed());
-        }
         let cid = order
             .tree
             .finish()
@@ -580,6 +710,7 @@ mod positional {
             let shared = self.shared;
             let mut buffer = vec![0u8; shared.profile.chunk_size()];
             loop {
+                deadline::check().map_err(timed_out)?;
                 let index = shared.next_claim.fetch_add(1, SeqCst);
                 if index >= shared.chunks {
                     break;
@@ -739,25 +870,135 @@ mod tests {
         assert_eq!(len, 0);
     }
 
+    /// Hashes the file at `path` and runs `change` on it at the first
+    /// progress report, when part of it has been read.
+    fn hash_while(
+        path: &std::path::Path,
+        threads: usize,
+        change: impl FnOnce(&std::fs::File),
+    ) -> io::Result<(Cid, u64)> {
+        let file = std::fs::File::open(path).unwrap();
+        let writer = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        let mut change = Some(change);
+        cid_of_file(&file, ImportProfile::UnixfsV0_2015, threads, |_| {
+            if let Some(change) = change.take() {
+                change(&writer);
+            }
+        })
+    }
+
+    fn chunked(chunks: usize) -> Vec<u8> {
+        let size = ImportProfile::UnixfsV0_2015.chunk_size();
+        (0..chunks * size + 5).map(|i| (i % 251) as u8).collect()
+    }
+
     #[cfg(unix)]
     #[test]
     fn rejects_a_file_that_shrinks_while_read() {
-        // The length taken at the start is one byte more than the file holds.
-        let profile = ImportProfile::UnixfsV0_2015;
-        let data = vec![7u8; 2 * profile.chunk_size() + 5];
-        let temp = TempFile::with(&data);
-        let file = std::fs::File::open(&temp.0).unwrap();
         for threads in [1, 2] {
-            let err = positional::cid_of_regular_file(
-                &file,
-                data.len() as u64 + 1,
-                profile,
-                threads,
-                |_| {},
-            )
+            let temp = TempFile::with(&chunked(6));
+            let err = hash_while(&temp.0, threads, |w| w.set_len(1000).unwrap()).unwrap_err();
+            assert_eq!(err.to_string(), "the file changed while it was read");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rejects_a_file_that_grows_while_read() {
+        use std::os::unix::fs::FileExt;
+        for threads in [1, 2] {
+            let data = chunked(6);
+            let temp = TempFile::with(&data);
+            let err = hash_while(&temp.0, threads, |w| {
+                w.write_all_at(b"appended", data.len() as u64).unwrap()
+            })
             .unwrap_err();
             assert_eq!(err.to_string(), "the file changed while it was read");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rejects_a_file_rewritten_in_place_while_read() {
+        use std::os::unix::fs::FileExt;
+        for threads in [1, 2] {
+            let temp = TempFile::with(&chunked(6));
+            // An old modification time, so that the rewrite's is another one
+            // whatever the file system clock's resolution.
+            std::fs::File::options()
+                .write(true)
+                .open(&temp.0)
+                .unwrap()
+                .set_modified(std::time::SystemTime::UNIX_EPOCH)
+                .unwrap();
+            let err = hash_while(&temp.0, threads, |w| {
+                w.write_all_at(b"rewritten", 0).unwrap()
+            })
+            .unwrap_err();
+            assert_eq!(err.to_string(), "the file changed while it was read");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_procfs_file_gets_the_cid_of_what_it_holds() {
+        // stat says 0 bytes; reading gives the process's command line.
+        for path in ["/proc/self/cmdline", "/proc/version"] {
+            let file = std::fs::File::open(path).unwrap();
+            assert_eq!(file.metadata().unwrap().len(), 0, "{path}");
+            let held = std::fs::read(path).unwrap();
+            assert!(!held.is_empty(), "{path}");
+            for threads in [1, 2] {
+                let (cid, len) =
+                    cid_of_file(&file, ImportProfile::UnixfsV0_2015, threads, |_| {}).unwrap();
+                assert_eq!(len, held.len() as u64, "{path}");
+                assert_eq!(cid, cid_of(&held, ImportProfile::UnixfsV0_2015).unwrap());
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_sysfs_file_whose_stat_overstates_it_gets_the_cid_of_what_it_holds() {
+        // sysfs gives every attribute a length of 4096, whatever it holds.
+        let path = "/sys/devices/system/cpu/online";
+        let Ok(file) = std::fs::File::open(path) else {
+            eprintln!("{path} is not mounted here");
+            return;
+        };
+        let held = std::fs::read(path).unwrap();
+        assert!(file.metadata().unwrap().len() > held.len() as u64);
+        let (cid, len) = cid_of_file(&file, ImportProfile::UnixfsV1_2025, 2, |_| {}).unwrap();
+        assert_eq!(len, held.len() as u64);
+        assert_eq!(cid, cid_of(&held, ImportProfile::UnixfsV1_2025).unwrap());
+    }
+
+    #[test]
+    fn hashing_stops_once_the_deadline_has_passed() {
+        use taskproof_core::deadline::Deadline;
+        let data = chunked(4);
+        let temp = TempFile::with(&data);
+        let file = std::fs::File::open(&temp.0).unwrap();
+        let abandoned = Deadline::none();
+        abandoned.cancel();
+        for threads in [1, 2] {
+            let err = abandoned
+                .enter(|| cid_of_file(&file, ImportProfile::UnixfsV0_2015, threads, |_| {}))
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+            let err = abandoned
+                .enter(|| {
+                    cid_of_reader(
+                        &mut &data[..],
+                        ImportProfile::UnixfsV0_2015,
+                        threads,
+                        |_| {},
+                    )
+                })
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        }
+        assert!(cid_of_file(&file, ImportProfile::UnixfsV0_2015, 2, |_| {}).is_ok());
     }
 
     #[test]

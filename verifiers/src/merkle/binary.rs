@@ -5,9 +5,16 @@
 //! leaves; fixing the leaf count to the trusted tree's and checking every index
 //! against it closes that door. The number of sibling hashes must also be
 //! exactly what the indices need: rs_merkle ignores extras.
+//!
+//! rs_merkle's own folding cannot be interrupted; the leaves are hashed here,
+//! testing the verification's deadline, and what rs_merkle folds after them
+//! is bounded by the sibling count checked above it.
 
 use alloy_primitives::{B256, Bytes, keccak256};
 use rs_merkle::{Hasher, MerkleProof, algorithms::Sha256, utils::indices::proof_indices_by_layers};
+use taskproof_core::deadline;
+
+use super::Refusal;
 
 /// The leaf and node hash of a tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +41,7 @@ pub(super) fn root(
     leaves: &[Bytes],
     proof: &[B256],
     tree_size: usize,
-) -> Result<B256, String> {
+) -> Result<B256, Refusal> {
     let mut seen = std::collections::BTreeSet::new();
     let mut idx = Vec::with_capacity(indices.len());
     for &i in indices {
@@ -45,7 +52,7 @@ pub(super) fn root(
                 format!("index {i} is outside the trusted tree of {tree_size} leaves")
             })?;
         if !seen.insert(i) {
-            return Err(format!("index {i} is listed twice"));
+            return Err(Refusal::Invalid(format!("index {i} is listed twice")));
         }
         idx.push(i);
     }
@@ -56,10 +63,10 @@ pub(super) fn root(
         .map(Vec::len)
         .sum();
     if proof.len() != needed {
-        return Err(format!(
+        return Err(Refusal::Invalid(format!(
             "these indices need exactly {needed} sibling hashes in a tree of {tree_size} leaves, the proof has {}",
             proof.len()
-        ));
+        )));
     }
     let siblings: Vec<[u8; 32]> = proof.iter().map(|h| h.0).collect();
     let root = match hash {
@@ -74,9 +81,12 @@ fn fold<H: Hasher<Hash = [u8; 32]>>(
     leaves: &[Bytes],
     siblings: Vec<[u8; 32]>,
     tree_size: usize,
-) -> Result<[u8; 32], String> {
-    let hashes: Vec<[u8; 32]> = leaves.iter().map(|l| H::hash(l)).collect();
+) -> Result<[u8; 32], Refusal> {
+    let hashes = leaves
+        .iter()
+        .map(|l| deadline::check().map(|()| H::hash(l)))
+        .collect::<Result<Vec<[u8; 32]>, _>>()?;
     MerkleProof::<H>::new(siblings)
         .root(indices, &hashes, tree_size)
-        .map_err(|e| format!("the proof does not fold to a root: {e}"))
+        .map_err(|e| Refusal::Invalid(format!("the proof does not fold to a root: {e}")))
 }

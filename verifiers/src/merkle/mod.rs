@@ -18,6 +18,12 @@
 //! A *state update* proves that a new root differs from the trusted old root
 //! only at the listed leaves: the same siblings verify the old leaves under the
 //! old root and the new leaves under the claimed new root.
+//!
+//! Cost: one ABI encoding and hash per leaf (at most [`MAX_LEAVES`]) and one
+//! hash per sibling or multiproof flag, linear in the proof's size. Proofs
+//! over [`INLINE_LIMIT`] bytes run on the CPU pool, where the folding loops
+//! stop at the verification's deadline ([`Verdict::Undecided`]). Reasons
+//! quote the performer's values only through [`taskproof_core::quote`].
 
 mod binary;
 pub mod openzeppelin;
@@ -31,15 +37,78 @@ use alloy_primitives::B256;
 use serde::Deserialize;
 use taskproof_core::{
     BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait, cpu,
+    deadline::{self, Deadline, Expired},
 };
 
 pub use proof::ProofDocument;
 
 /// Proofs larger than this are checked on the CPU pool rather than inline.
-const INLINE_LIMIT: usize = 64 * 1024;
+pub const INLINE_LIMIT: usize = 64 * 1024;
 
 /// The most leaves one proof may carry; bounds the work a request can cause.
 pub const MAX_LEAVES: usize = 65_536;
+
+/// Why a proof of task is not valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The proof is wrong: vote invalid.
+    Invalid(String),
+    /// The verification's deadline passed before the proof was folded.
+    Expired(Expired),
+}
+
+impl Refusal {
+    /// Prefixes an invalid reason with where it arose.
+    fn within(self, place: &str) -> Self {
+        match self {
+            Self::Invalid(reason) => Self::Invalid(format!("{place}: {reason}")),
+            expired => expired,
+        }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Self::Invalid(reason)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Self {
+        Self::Invalid(reason.to_owned())
+    }
+}
+
+impl From<Expired> for Refusal {
+    fn from(e: Expired) -> Self {
+        Self::Expired(e)
+    }
+}
+
+impl From<Refusal> for Verdict {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Invalid(reason) => Verdict::invalid(reason),
+            Refusal::Expired(e) => e.into(),
+        }
+    }
+}
+
+/// Cuts a parser's message, which may repeat the performer's text, to a
+/// line's worth.
+fn bounded_parse_error(e: &serde_json::Error) -> String {
+    const MAX: usize = 320;
+    let mut text = e.to_string();
+    if text.len() > MAX {
+        let mut cut = MAX;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
 
 /// The factory for kind `merkle`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -182,36 +251,40 @@ impl MerkleVerifier {
     /// Checks a proof of task synchronously; the async [`Verifier`] entry
     /// point calls this inline for small proofs and on the CPU pool otherwise.
     pub fn check(&self, proof_of_task: &str) -> Verdict {
+        if let Err(e) = Deadline::current().check() {
+            return e.into();
+        }
         let document: ProofDocument = match serde_json::from_str(proof_of_task) {
             Ok(d) => d,
             Err(e) => {
                 return Verdict::invalid(format!(
-                    "proofOfTask is not a merkle proof document: {e}"
+                    "proofOfTask is not a merkle proof document: {}",
+                    bounded_parse_error(&e)
                 ));
             }
         };
         match self.check_document(&document) {
             Ok(()) => Verdict::Valid,
-            Err(reason) => Verdict::Invalid { reason },
+            Err(refusal) => refusal.into(),
         }
     }
 
-    fn check_document(&self, doc: &ProofDocument) -> Result<(), String> {
+    fn check_document(&self, doc: &ProofDocument) -> Result<(), Refusal> {
         for claimed in [doc.root, doc.old_root].into_iter().flatten() {
             if claimed != self.root {
-                return Err(format!(
+                return Err(Refusal::Invalid(format!(
                     "the proof claims root {claimed} but the trusted root is {}",
                     self.root
-                ));
+                )));
             }
         }
         if let Some(size) = doc.tree_size {
             let pinned = self.scheme.tree_size();
             if pinned.is_some_and(|pinned| pinned != size) {
-                return Err(format!(
+                return Err(Refusal::Invalid(format!(
                     "the proof claims a tree of {size} leaves but the trusted tree has {}",
                     pinned.unwrap_or_default()
-                ));
+                )));
             }
         }
         if let (Scheme::OpenZeppelin { leaf_types }, Some(encoding)) =
@@ -230,10 +303,10 @@ impl MerkleVerifier {
                 let leaves = doc.membership_leaves()?;
                 let root = self.scheme.root(leaves, doc)?;
                 if root != self.root {
-                    return Err(format!(
+                    return Err(Refusal::Invalid(format!(
                         "the proof folds to root {root}, not the trusted root {}",
                         self.root
-                    ));
+                    )));
                 }
             }
             Mode::StateUpdate => {
@@ -244,21 +317,21 @@ impl MerkleVerifier {
                 let old_root = self
                     .scheme
                     .root(old, doc)
-                    .map_err(|e| format!("old leaves: {e}"))?;
+                    .map_err(|e| e.within("old leaves"))?;
                 if old_root != self.root {
-                    return Err(format!(
+                    return Err(Refusal::Invalid(format!(
                         "the old leaves fold to root {old_root}, not the trusted root {}",
                         self.root
-                    ));
+                    )));
                 }
                 let computed = self
                     .scheme
                     .root(new, doc)
-                    .map_err(|e| format!("new leaves: {e}"))?;
+                    .map_err(|e| e.within("new leaves"))?;
                 if computed != new_root {
-                    return Err(format!(
+                    return Err(Refusal::Invalid(format!(
                         "the new leaves fold to root {computed}, not the claimed new root {new_root}"
-                    ));
+                    )));
                 }
             }
         }
@@ -276,15 +349,15 @@ impl Scheme {
     }
 
     /// Folds `leaves` with the proof's siblings (and flags or indices) to a root.
-    fn root(&self, leaves: &[serde_json::Value], doc: &ProofDocument) -> Result<B256, String> {
+    fn root(&self, leaves: &[serde_json::Value], doc: &ProofDocument) -> Result<B256, Refusal> {
         if leaves.is_empty() {
             return Err("the proof lists no leaves: it would prove nothing".into());
         }
         if leaves.len() > MAX_LEAVES {
-            return Err(format!(
+            return Err(Refusal::Invalid(format!(
                 "the proof lists {} leaves; at most {MAX_LEAVES} are accepted",
                 leaves.len()
-            ));
+            )));
         }
         match self {
             Self::OpenZeppelin { leaf_types } => {
@@ -292,12 +365,14 @@ impl Scheme {
                     .iter()
                     .enumerate()
                     .map(|(i, v)| {
-                        openzeppelin::leaf_hash(leaf_types, v).map_err(|e| format!("leaf {i}: {e}"))
+                        deadline::check()?;
+                        openzeppelin::leaf_hash(leaf_types, v)
+                            .map_err(|e| Refusal::Invalid(format!("leaf {i}: {e}")))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 match &doc.proof_flags {
                     None if hashes.len() == 1 => {
-                        Ok(openzeppelin::process_proof(hashes[0], &doc.proof))
+                        Ok(openzeppelin::process_proof(hashes[0], &doc.proof)?)
                     }
                     None => {
                         Err("several leaves need `proofFlags` (a getMultiProof document)".into())
@@ -314,12 +389,12 @@ impl Scheme {
                 };
                 let index = doc.single_index()?;
                 let data = proof::leaf_bytes(leaf).map_err(|e| format!("leaf: {e}"))?;
-                rfc6962::root_from_inclusion_proof(
+                Ok(rfc6962::root_from_inclusion_proof(
                     index,
                     *tree_size,
                     &rfc6962::leaf_hash(&data),
                     &doc.proof,
-                )
+                )?)
             }
             Self::Binary { hash, tree_size } => {
                 if doc.proof_flags.is_some() {
@@ -329,7 +404,10 @@ impl Scheme {
                 let data = leaves
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| proof::leaf_bytes(v).map_err(|e| format!("leaf {i}: {e}")))
+                    .map(|(i, v)| {
+                        deadline::check()?;
+                        proof::leaf_bytes(v).map_err(|e| Refusal::Invalid(format!("leaf {i}: {e}")))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 binary::root(*hash, &indices, &data, &doc.proof, *tree_size)
             }

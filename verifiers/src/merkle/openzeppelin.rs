@@ -7,10 +7,19 @@
 //! consistency checks whose absence once let forged multiproofs through
 //! (every flag consumes exactly one sibling or one queued node, and every
 //! sibling is consumed).
+//!
+//! Folding costs one keccak per sibling or flag, so the loops test the
+//! verification's deadline ([`taskproof_core::deadline::check`]).
 
 use alloy_dyn_abi::{DynSolType, DynSolValue};
 use alloy_primitives::{B256, keccak256};
 use serde_json::Value;
+use taskproof_core::{
+    deadline::{self, Expired},
+    quote,
+};
+
+use super::Refusal;
 
 /// Parses a `leafEncoding` such as `["address", "uint256"]`.
 pub fn parse_leaf_encoding(encoding: &[String]) -> Result<Vec<DynSolType>, String> {
@@ -19,7 +28,10 @@ pub fn parse_leaf_encoding(encoding: &[String]) -> Result<Vec<DynSolType>, Strin
     }
     encoding
         .iter()
-        .map(|t| DynSolType::parse(t).map_err(|e| format!("`{t}` is not a Solidity type: {e}")))
+        .map(|t| {
+            // The parser's message repeats the whole type: not worth its length.
+            DynSolType::parse(t).map_err(|_| format!("{} is not a Solidity type", quote(t)))
+        })
         .collect()
 }
 
@@ -36,7 +48,8 @@ pub(super) fn check_leaf_encoding(
             .map(Into::into)
             .collect();
         return Err(format!(
-            "the proof's leafEncoding {claimed:?} differs from the task definition's {expected:?}"
+            "the proof's leafEncoding {} differs from the task definition's {expected:?}",
+            quote(&format!("{claimed:?}"))
         ));
     }
     Ok(())
@@ -59,8 +72,13 @@ pub fn leaf_hash(types: &[DynSolType], value: &Value) -> Result<B256, String> {
         .zip(items)
         .enumerate()
         .map(|(i, (ty, item))| {
-            ty.coerce_json(item)
-                .map_err(|_| format!("value {i} ({item}) is not a valid {}", ty.sol_type_name()))
+            ty.coerce_json(item).map_err(|_| {
+                let shown = match item.as_str() {
+                    Some(text) => quote(text).to_string(),
+                    None => quote(&item.to_string()).to_string(),
+                };
+                format!("value {i} ({shown}) is not a valid {}", ty.sol_type_name())
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let encoded = DynSolValue::Tuple(values).abi_encode_params();
@@ -76,29 +94,32 @@ pub fn hash_pair(a: B256, b: B256) -> B256 {
     keccak256(buf)
 }
 
-/// Folds a single-leaf proof (`getProof`) to its root.
-pub fn process_proof(leaf: B256, proof: &[B256]) -> B256 {
-    proof
-        .iter()
-        .fold(leaf, |acc, sibling| hash_pair(acc, *sibling))
+/// Folds a single-leaf proof (`getProof`) to its root; stops when the
+/// verification's deadline has passed.
+pub fn process_proof(leaf: B256, proof: &[B256]) -> Result<B256, Expired> {
+    proof.iter().try_fold(leaf, |acc, sibling| {
+        deadline::check()?;
+        Ok(hash_pair(acc, *sibling))
+    })
 }
 
-/// Folds a multiproof (`getMultiProof`) to its root.
+/// Folds a multiproof (`getMultiProof`) to its root; stops when the
+/// verification's deadline has passed.
 pub fn process_multi_proof(
     leaves: &[B256],
     proof: &[B256],
     flags: &[bool],
-) -> Result<B256, String> {
+) -> Result<B256, Refusal> {
     if leaves.is_empty() {
         return Err("a multiproof with no leaves proves nothing".into());
     }
     if leaves.len() + proof.len() != flags.len() + 1 {
-        return Err(format!(
+        return Err(Refusal::Invalid(format!(
             "a multiproof needs leaves + proof = proofFlags + 1, got {} + {} against {}",
             leaves.len(),
             proof.len(),
             flags.len()
-        ));
+        )));
     }
     // The queue holds the leaves, then every hash computed so far; `next`
     // is its head. Each flag consumes one queued node and either a second
@@ -108,6 +129,7 @@ pub fn process_multi_proof(
     let mut next = 0usize;
     let mut siblings = proof.iter();
     for flag in flags {
+        deadline::check()?;
         let a = *queue.get(next).ok_or("the multiproof runs out of nodes")?;
         next += 1;
         let b = if *flag {
@@ -137,6 +159,15 @@ pub fn process_multi_proof(
         .ok_or_else(|| "empty multiproof".into())
 }
 
+/// A refusal's reason, for the unit tests.
+#[cfg(test)]
+fn reason(r: Refusal) -> String {
+    match r {
+        Refusal::Invalid(reason) => reason,
+        Refusal::Expired(e) => panic!("{e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,8 +183,30 @@ mod tests {
     #[test]
     fn rejects_multiproof_with_unused_siblings() {
         let leaf = keccak256(b"leaf");
-        let err = process_multi_proof(&[leaf], &[leaf, leaf], &[false]).unwrap_err();
+        let err = reason(process_multi_proof(&[leaf], &[leaf, leaf], &[false]).unwrap_err());
         assert!(err.contains("proofFlags"), "{err}");
+    }
+
+    #[test]
+    fn folding_stops_once_the_deadline_has_passed() {
+        use std::time::Instant;
+        use taskproof_core::deadline::Deadline;
+
+        let leaf = keccak256(b"leaf");
+        let leaves = vec![leaf; 500];
+        let flags = vec![true; 499];
+        let siblings = vec![leaf; 500];
+        let passed = Deadline::at(Instant::now());
+        passed.enter(|| {
+            assert_eq!(
+                process_multi_proof(&leaves, &[], &flags),
+                Err(Refusal::Expired(Expired))
+            );
+            assert_eq!(process_proof(leaf, &siblings), Err(Expired));
+        });
+        // Without a deadline the same folds finish.
+        assert!(process_multi_proof(&leaves, &[], &flags).is_ok());
+        assert!(process_proof(leaf, &siblings).is_ok());
     }
 
     #[test]
@@ -162,7 +215,7 @@ mod tests {
         // counts balance (2 + 0 = 1 + 1) but the flags ask for a node that does not exist yet
         let err = process_multi_proof(&[leaf, leaf], &[], &[true]).map(|_| ());
         assert!(err.is_ok(), "two leaves, one true flag is a valid shape");
-        let err = process_multi_proof(&[leaf], &[leaf, leaf], &[true, true]).unwrap_err();
+        let err = reason(process_multi_proof(&[leaf], &[leaf, leaf], &[true, true]).unwrap_err());
         assert!(err.contains("runs out"), "{err}");
     }
 }
