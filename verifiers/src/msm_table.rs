@@ -52,6 +52,7 @@ fn window_bits_for(len: usize) -> usize {
 
 /// About how many group additions arkworks' variable-base MSM spends on
 /// `len` points (its window width, its windows, its buckets).
+#[cfg_attr(not(feature = "eigenda"), allow(dead_code))]
 fn variable_base_additions(len: usize) -> usize {
     let c = if len < 32 {
         3
@@ -104,7 +105,9 @@ impl MsmTable {
 
     /// `Σ s_i P_i` for the first `scalars.len()` points, or `None` when the
     /// table covers fewer points or would be slower than the variable-base
-    /// MSM (a few symbols against every thread's bucket reduction).
+    /// MSM (a few symbols against every thread's bucket reduction). Only
+    /// EigenDA commits to whole blobs; Groth16 folds one signal at a time.
+    #[cfg_attr(not(feature = "eigenda"), allow(dead_code))]
     pub(crate) fn msm(&self, scalars: &[Fr]) -> Option<G1Projective> {
         let threads = rayon::current_num_threads().max(1);
         let additions = scalars.len() * self.windows + threads * (1 << self.window_bits);
@@ -124,6 +127,7 @@ impl MsmTable {
     /// `Σ s_i P_(first + i)` on the calling thread alone, or `None` when the
     /// table does not cover those points. For a few scalars, where splitting
     /// the work across threads would cost more than it saves.
+    #[cfg_attr(not(feature = "groth16"), allow(dead_code))]
     pub(crate) fn msm_serial(&self, first: usize, scalars: &[Fr]) -> Option<G1Projective> {
         (first.checked_add(scalars.len())? <= self.len()).then(|| self.msm_part(first, scalars))
     }
