@@ -387,6 +387,13 @@ fn a_claim_past_its_deadline_is_undecided() {
         cancelled.enter(|| v.check_at(&t, T + 120)),
         Verdict::Undecided { .. }
     ));
+    // A point is decoded without a check, so here it is the fence test that
+    // stops: that must not read as "outside every geofence".
+    let point = task(fixture("valid"), ALICE);
+    assert_eq!(
+        cancelled.enter(|| v.check_at(&point, T + 120)),
+        Verdict::undecided("the verification deadline passed before the work finished")
+    );
 }
 
 #[test]
