@@ -372,6 +372,63 @@ fn a_self_crossing_claim_at_max_vertices_is_judged_in_milliseconds_not_gigabytes
     );
 }
 
+/// `valid.json` with its memo grown to make the document about `size`
+/// bytes, its uid set to what the message now hashes to, and no package
+/// `signer`: the signature then recovers some other address, returned.
+fn grown(size: usize) -> (String, Address) {
+    use taskproof_verifiers::location::attestation::{self, AttestationError, EasDomain};
+    let valid = fixture("valid");
+    let mut doc: serde_json::Value = serde_json::from_str(&valid).unwrap();
+    let data = doc["sig"]["message"]["data"].as_str().unwrap().to_owned();
+    // The memo is the payload's last field: its length word and one padded
+    // word end the ABI encoding.
+    let memo_at = data.len() - 128;
+    let memo_len = size.saturating_sub(valid.len()) / 2 / 32 * 32;
+    doc["sig"]["message"]["data"] = format!(
+        "{}{:064x}{}",
+        &data[..memo_at],
+        memo_len,
+        "61".repeat(memo_len)
+    )
+    .into();
+    doc.as_object_mut().unwrap().remove("signer");
+    let domain = EasDomain {
+        version: "0.26".into(),
+        chain_id: 11_155_111,
+        verifying_contract: address!("C2679fBD37d54388Ce493F1DB75320D236e1815e"),
+    };
+    let Err(AttestationError::UidMismatch { expected, .. }) =
+        attestation::verify(&doc.to_string(), &domain)
+    else {
+        panic!("the grown document should only differ in its uid");
+    };
+    doc["sig"]["uid"] = expected.to_string().into();
+    let text = doc.to_string();
+    let signer = attestation::verify(&text, &domain).unwrap().signer;
+    (text, signer)
+}
+
+/// A performer who signs its own attestations (no allowlist) can send the
+/// largest proof the default `max_proof_bytes` admits; the check still holds
+/// a few MiB, and one byte more is refused before any parsing.
+#[test]
+fn a_proof_at_max_proof_bytes_holds_a_few_mib_and_one_byte_more_is_refused() {
+    let v = build(&BASE.replace(
+        "allowed_signers = [\"0x1B146BAE123E9eEd209be03FA0B549EAd00627E3\"]\n",
+        "",
+    ));
+    let (proof, signer) = grown((1 << 20) - 64);
+    assert!(proof.len() <= 1 << 20 && proof.len() > (1 << 20) - 4096);
+    let t = task(proof.clone(), signer);
+    let (verdict, elapsed, peak) = measured(256 << 20, || v.check_at(&t, T + 120));
+    eprintln!("1 MiB proof: {elapsed:?}, {peak} bytes at the peak");
+    assert_eq!(verdict, Verdict::Valid);
+    assert!(peak < 8 << 20, "held {peak} bytes at its peak");
+    let padded = format!("{proof}{}", " ".repeat((1 << 20) + 1 - proof.len()));
+    let r = reason(v.check_at(&task(padded, signer), T + 120));
+    assert_eq!(r, "proofOfTask is larger than 1048576 bytes");
+}
+
 #[test]
 fn a_claim_past_its_deadline_is_undecided() {
     let v = build(BASE);
