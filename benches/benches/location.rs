@@ -223,6 +223,13 @@ fn bench(c: &mut Criterion) {
             |b| b.iter(|| polygon1000.admits(black_box(&chords))),
         );
     }
+    // The same at 10,000 vertices, the former default: why it is no longer.
+    let chords = line((0..10_000).map(|i| ring1000[(i * 40) % m]));
+    assert_eq!(polygon1000.admits(&chords), Ok(true));
+    c.bench_function(
+        "location/fence-chords-40-corners-apart-1000-vertex-fence-10000-vertices",
+        |b| b.iter(|| polygon1000.admits(black_box(&chords))),
+    );
     // Many small rings, each located from scratch.
     let rings: Vec<LineString> = (0..DEFAULT_MAX_VERTICES / 4)
         .map(|i| {

@@ -10,7 +10,7 @@
 //!
 //! Written here rather than taken from `geo`: `Relate` nodes the claim
 //! against itself, which is quadratic in time and memory for a line that
-//! crosses itself (a signed 10,000-vertex claim took more than 12 GB), and
+//! crosses itself (a signed 9,999-vertex claim took more than 12 GB), and
 //! `geo` has no covered-by test that skips self-noding.
 //!
 //! The idea: a segment `ab` whose start `a` lies in the fence `P` stays in
@@ -163,7 +163,6 @@ impl NearSegment {
     }
 
     fn meets(&self, envelope: &AABB<[f64; 2]>) -> bool {
-        MEETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !self.bounds.intersects(envelope) {
             return false;
         }
@@ -176,8 +175,6 @@ impl NearSegment {
     }
 }
 
-pub(crate) static MEETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-pub(crate) static LEAVES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 /// Calls `visit` on the edges whose box the segment meets, depth first,
 /// until it answers `true`. Written over rstar's public nodes rather than
 /// with its selection iterator, which buffers every child it keeps.
@@ -339,7 +336,6 @@ impl PolygonFence {
     }
 
     fn leaves_at(&self, e: &Edge, a: Coord, b: Coord) -> bool {
-        LEAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (c, d) = (e.from, e.to);
         let (abc, abd) = (orient(a, b, c), orient(a, b, d));
         let (cda, cdb) = (orient(c, d, a), orient(c, d, b));
@@ -401,13 +397,16 @@ impl Ring {
         if !self.inside_left {
             std::mem::swap(&mut p, &mut q);
         }
-        // With the fence on the left of p → v → q:
-        let after_in = orient(p, v, x) != Orientation::Clockwise;
-        let before_in = orient(v, q, x) != Orientation::Clockwise;
+        // With the fence on the left of p → v → q: the closed half-planes
+        // left of the edge arriving at v and of the edge leaving it.
+        let left_of_arriving = orient(p, v, x) != Orientation::Clockwise;
+        let left_of_leaving = orient(v, q, x) != Orientation::Clockwise;
         match orient(p, v, q) {
-            Orientation::CounterClockwise => after_in && before_in, // convex
-            Orientation::Clockwise => after_in || before_in,        // reflex
-            Orientation::Collinear => after_in,                     // straight
+            // A convex corner: both half-planes; a reflex one: either; a
+            // straight one: they are the same half-plane.
+            Orientation::CounterClockwise => left_of_arriving && left_of_leaving,
+            Orientation::Clockwise => left_of_arriving || left_of_leaving,
+            Orientation::Collinear => left_of_arriving,
         }
     }
 }
