@@ -218,9 +218,9 @@ impl<'de> Deserialize<'de> for Number {
                     Some(hex) => u64::from_str_radix(hex, 16),
                     None => s.parse(),
                 };
-                parsed
-                    .map(Number)
-                    .map_err(|_| D::Error::custom(format!("`{s}` is not a u64")))
+                parsed.map(Number).map_err(|_| {
+                    D::Error::custom(format!("{} is not a u64", taskproof_core::quote(&s)))
+                })
             }
             _ => Err(D::Error::custom("expected a number or a numeric string")),
         }

@@ -1,13 +1,23 @@
 //! Geofences: circles (haversine distance on the mean Earth radius) and
-//! polygons with holes (planar, in longitude/latitude degrees).
+//! polygons with holes (planar, in longitude/latitude degrees), and whether a
+//! claimed geometry lies inside one.
+//!
+//! Trusts the fences (the task definition's, validated at load); the claim is
+//! the performer's and is tested with a cost bounded by its vertex count (see
+//! [`polygon`] for the exact polygon test).
 //!
 //! Boundary semantics: fences are closed sets. A point exactly on a circle's
 //! radius or on a polygon's edge (including a hole's edge) is inside; a line
 //! or polygon claim is inside when it is covered by the fence (every point of
 //! it inside or on the boundary). Fences crossing the antimeridian are not
-//! supported. With several fences, a claim inside any of them is inside.
+//! supported.
 
-use geo::{Distance, Haversine, Intersects, Point, Polygon, Relate};
+mod polygon;
+
+use geo::{Coord, Distance, Haversine, Point, Polygon};
+use taskproof_core::{Expired, deadline};
+
+pub use polygon::PolygonFence;
 
 use super::geometry::Geometry;
 
@@ -22,99 +32,70 @@ pub enum Fence {
         radius_m: f64,
     },
     /// A polygon, with holes.
-    Polygon(Polygon),
+    Polygon(PolygonFence),
+}
+
+/// Why a fence test gave no answer. Neither says anything about the proof:
+/// the verdict is `Undecided`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Undecidable {
+    /// The verification's deadline passed during the test.
+    #[error(transparent)]
+    Expired(#[from] Expired),
+    /// The claim's boundary and the fence meet in a way the exact test does
+    /// not settle (see [`PolygonFence`]).
+    #[error("degenerate geometry: {0}")]
+    Degenerate(&'static str),
 }
 
 impl Fence {
+    /// A polygon fence, validated and prepared (see [`PolygonFence::new`]).
+    pub fn polygon(polygon: &Polygon) -> Result<Self, String> {
+        PolygonFence::new(polygon).map(Self::Polygon)
+    }
+
     /// Whether the claimed geometry lies inside the fence (boundary included).
-    pub fn admits(&self, claim: &Geometry) -> bool {
-        match (self, claim) {
-            (Self::Circle { center, radius_m }, claim) => vertices(claim)
-                .iter()
-                .all(|p| Haversine.distance(*center, *p) <= *radius_m),
-            (Self::Polygon(fence), Geometry::Point(p)) => fence.intersects(p),
-            (Self::Polygon(fence), Geometry::LineString(l)) => l.relate(fence).is_coveredby(),
-            (Self::Polygon(fence), Geometry::Polygon(p)) => p.relate(fence).is_coveredby(),
+    pub fn admits(&self, claim: &Geometry) -> Result<bool, Undecidable> {
+        match self {
+            Self::Circle { center, radius_m } => {
+                // A disc is convex (at the scale of a geofence, where
+                // great-circle arcs and straight segments agree): a geometry is
+                // inside when all its vertices are. All rings count, since a
+                // claim's "hole" may lie outside its shell.
+                for c in vertices(claim) {
+                    deadline::check()?;
+                    if Haversine.distance(*center, Point(*c)) > *radius_m {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Self::Polygon(fence) => match claim {
+                Geometry::Point(p) => Ok(fence.locate(p.0)? != polygon::Position::Outside),
+                Geometry::LineString(l) => Ok(fence.covers_line(&l.0)?),
+                Geometry::Polygon(p) => {
+                    let rings: Vec<&[Coord]> = std::iter::once(p.exterior())
+                        .chain(p.interiors())
+                        .map(|r| r.0.as_slice())
+                        .collect();
+                    fence.covers_polygon(&rings)
+                }
+            },
         }
     }
 }
 
-/// For a disc, a geometry is inside when all its vertices are: a disc is
-/// convex (at the scale of a geofence, where great-circle arcs and straight
-/// segments agree).
-fn vertices(claim: &Geometry) -> Vec<Point> {
+fn vertices(claim: &Geometry) -> Box<dyn Iterator<Item = &Coord> + '_> {
     match claim {
-        Geometry::Point(p) => vec![*p],
-        Geometry::LineString(l) => l.points().collect(),
-        Geometry::Polygon(p) => p.exterior().points().collect(),
+        Geometry::Point(p) => Box::new(std::iter::once(&p.0)),
+        Geometry::LineString(l) => Box::new(l.0.iter()),
+        Geometry::Polygon(p) => Box::new(
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .flat_map(|r| r.0.iter()),
+        ),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use geo::{LineString, polygon};
-
-    fn square_with_hole() -> Fence {
-        Fence::Polygon(Polygon::new(
-            LineString::from(vec![
-                (0.0, 0.0),
-                (4.0, 0.0),
-                (4.0, 4.0),
-                (0.0, 4.0),
-                (0.0, 0.0),
-            ]),
-            vec![LineString::from(vec![
-                (1.0, 1.0),
-                (2.0, 1.0),
-                (2.0, 2.0),
-                (1.0, 2.0),
-                (1.0, 1.0),
-            ])],
-        ))
-    }
-
-    #[test]
-    fn polygon_fence_admits_inside_and_boundary_not_hole_or_outside() {
-        let f = square_with_hole();
-        let at = |x, y| Geometry::Point(Point::new(x, y));
-        assert!(f.admits(&at(3.0, 3.0)));
-        assert!(f.admits(&at(4.0, 2.0)), "on the outer edge is inside");
-        assert!(f.admits(&at(1.0, 1.5)), "on the hole's edge is inside");
-        assert!(!f.admits(&at(1.5, 1.5)), "inside the hole is outside");
-        assert!(!f.admits(&at(4.000001, 2.0)));
-    }
-
-    #[test]
-    fn polygon_claim_must_be_covered() {
-        let f = square_with_hole();
-        let inside =
-            polygon![(x: 2.5, y: 2.5), (x: 3.5, y: 2.5), (x: 3.5, y: 3.5), (x: 2.5, y: 2.5)];
-        assert!(f.admits(&Geometry::Polygon(inside)));
-        let over_hole =
-            polygon![(x: 0.5, y: 0.5), (x: 3.5, y: 0.5), (x: 3.5, y: 3.5), (x: 0.5, y: 0.5)];
-        assert!(!f.admits(&Geometry::Polygon(over_hole)));
-        let leaving = LineString::from(vec![(3.0, 3.0), (5.0, 3.0)]);
-        assert!(!f.admits(&Geometry::LineString(leaving)));
-    }
-
-    #[test]
-    fn circle_fence_uses_haversine_metres() {
-        // One degree of latitude is ~111.2 km on the mean Earth radius.
-        let f = Fence::Circle {
-            center: Point::new(0.0, 0.0),
-            radius_m: 111_200.0,
-        };
-        assert!(f.admits(&Geometry::Point(Point::new(0.0, 0.999))));
-        assert!(!f.admits(&Geometry::Point(Point::new(0.0, 1.01))));
-        let d = Haversine.distance(Point::new(0.0, 0.0), Point::new(0.0, 1.0));
-        let exact = Fence::Circle {
-            center: Point::new(0.0, 0.0),
-            radius_m: d,
-        };
-        assert!(
-            exact.admits(&Geometry::Point(Point::new(0.0, 1.0))),
-            "on the radius is inside"
-        );
-    }
-}
+mod tests;

@@ -8,6 +8,7 @@
 
 use geo::{Coord, LineString, Point, Polygon};
 use serde_json::Value;
+use taskproof_core::{Expired, deadline, quote};
 
 /// A claimed location.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,10 +37,10 @@ pub enum GeometryError {
     #[error("location is not JSON: {0}")]
     NotJson(String),
     /// Not a GeoJSON geometry we accept.
-    #[error("unsupported GeoJSON type `{0}` (expected Point, LineString or Polygon)")]
+    #[error("unsupported GeoJSON type {} (expected Point, LineString or Polygon)", quote(.0))]
     UnsupportedType(String),
     /// The geometry type differs from what `locationType` announced.
-    #[error("locationType announces a {expected} but the location is a {found}")]
+    #[error("locationType announces a {expected} but the location is a {}", quote(.found))]
     TypeMismatch {
         /// What `locationType` announced.
         expected: &'static str,
@@ -68,6 +69,10 @@ pub enum GeometryError {
     /// More vertices than the task definition allows.
     #[error("more than {0} vertices")]
     TooManyVertices(usize),
+    /// The verification's deadline passed while decoding (not the proof's
+    /// fault: the verdict is `Undecided`).
+    #[error(transparent)]
+    Expired(#[from] Expired),
 }
 
 fn position(value: &Value) -> Result<Coord, GeometryError> {
@@ -102,7 +107,13 @@ fn positions(value: &Value, budget: &mut usize) -> Result<Vec<Coord>, GeometryEr
     *budget = budget
         .checked_sub(items.len())
         .ok_or(GeometryError::TooManyVertices(limit))?;
-    items.iter().map(position).collect()
+    items
+        .iter()
+        .map(|item| {
+            deadline::check()?;
+            position(item)
+        })
+        .collect()
 }
 
 /// Polygon coordinates: rings, the first exterior, the others holes.

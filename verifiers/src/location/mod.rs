@@ -10,11 +10,16 @@
 //! performer), the `uid` is recomputed, the domain (name, version, chain id,
 //! contract) and the schema are compared with the configuration, the time and
 //! expiry are checked against a freshness window, the GeoJSON is decoded with
-//! range checks, and the claim is tested against circles (haversine) and
-//! polygons with holes (the `geo` crate). Fences are closed: the boundary is
-//! inside. Optionally, a signer who would have travelled faster than a
-//! configured speed between two attestations is refused (bounded in-memory
-//! history).
+//! range checks and a vertex cap, and the claim is tested against circles
+//! (haversine) and polygons with holes (an exact test whose cost is bounded
+//! by the claim's and the fence's vertex counts, see [`fence`]). Fences are
+//! closed: the boundary is inside. Optionally, a signer who would have
+//! travelled faster than a configured speed between two attestations is
+//! refused (bounded in-memory history).
+//!
+//! A passed deadline stops the decoding and the fence test (`Undecided`), and
+//! so does a claimed polygon whose boundary meets a fence hole in a way the
+//! exact test does not settle.
 //!
 //! Off-chain attestations cannot be revoked on chain; revocation is not
 //! checked.
@@ -33,11 +38,15 @@ use std::{
 
 use geo::{Centroid, Point};
 use taskproof_core::{
-    BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait, cpu,
+    BuildContext, ConfigError, Deadline, Task, Verdict, Verifier, VerifierFactory, async_trait,
+    cpu, quote,
 };
 
-pub use params::{EasParams, FenceParams, LocationParams, PlausibilityParams};
+pub use params::{
+    DEFAULT_MAX_VERTICES, EasParams, FenceParams, LocationParams, PlausibilityParams,
+};
 
+use fence::Undecidable;
 use geometry::Geometry;
 
 /// Proofs larger than this (polygons with many vertices) are checked on the CPU
@@ -85,84 +94,117 @@ impl LocationVerifier {
 
     /// Judges a task as of `now` (unix seconds). [`Verifier::verify`] calls it
     /// with the system clock; tests and benches pin the clock.
+    ///
+    /// Runs under the current [`taskproof_core::Deadline`]: once it passes,
+    /// the geometry decoding and the fence test stop and the verdict is
+    /// `Undecided`.
     pub fn check_at(&self, task: &Task, now: u64) -> Verdict {
         match self.check(task, now) {
             Ok(()) => Verdict::Valid,
-            Err(reason) => Verdict::invalid(reason),
+            Err(verdict) => verdict,
         }
     }
 
-    fn check(&self, task: &Task, now: u64) -> Result<(), String> {
+    fn check(&self, task: &Task, now: u64) -> Result<(), Verdict> {
         let p = &self.params;
         if task.proof_of_task.len() > p.max_proof_bytes {
-            return Err(format!(
+            return Err(invalid(format!(
                 "proofOfTask is larger than {} bytes",
                 p.max_proof_bytes
-            ));
+            )));
         }
-        let att = attestation::verify(&task.proof_of_task, &p.domain).map_err(|e| e.to_string())?;
+        let att = attestation::verify(&task.proof_of_task, &p.domain).map_err(invalid)?;
         if att.schema != p.schema_uid {
-            return Err(format!(
+            return Err(invalid(format!(
                 "wrong schema: {} (expected {})",
                 att.schema, p.schema_uid
-            ));
+            )));
         }
         match &p.allowed_signers {
             Some(allowed) if !allowed.contains(&att.signer) => {
-                return Err(format!("signer {} is not an allowed signer", att.signer));
+                return Err(invalid(format!(
+                    "signer {} is not an allowed signer",
+                    att.signer
+                )));
             }
             None if att.signer != task.performer => {
-                return Err(format!(
+                return Err(invalid(format!(
                     "signer {} is not the performer {}",
                     att.signer, task.performer
-                ));
+                )));
             }
             _ => {}
         }
         let skew = p.max_clock_skew_secs;
         if att.time > now.saturating_add(skew) {
-            return Err(format!(
+            return Err(invalid(format!(
                 "attested in the future: time {} is after now {now}",
                 att.time
-            ));
+            )));
         }
         if let Some(max_age) = p.max_age_secs
             && now.saturating_sub(att.time) > max_age
         {
-            return Err(format!(
+            return Err(invalid(format!(
                 "attestation too old: time {} is {} s before now, more than {max_age} s",
                 att.time,
                 now.saturating_sub(att.time)
-            ));
+            )));
         }
         if att.expiration_time != 0 && att.expiration_time <= now {
-            return Err(format!(
+            return Err(invalid(format!(
                 "attestation expired at {} (now {now})",
                 att.expiration_time
-            ));
+            )));
         }
-        let payload = payload::decode(&att.data).map_err(|e| e.to_string())?;
+        let payload = payload::decode(&att.data).map_err(invalid)?;
         if payload.event_timestamp > att.time.saturating_add(skew) {
-            return Err(format!(
+            return Err(invalid(format!(
                 "eventTimestamp {} is after the attestation time {}",
                 payload.event_timestamp, att.time
-            ));
+            )));
         }
-        let expected = payload.expected_geometry().map_err(|e| e.to_string())?;
-        let claim = geometry::decode(&payload.location, expected, p.max_vertices)
-            .map_err(|e| e.to_string())?;
-        if !p.fences.iter().any(|f| f.admits(&claim)) {
-            return Err(format!(
+        let expected = payload.expected_geometry().map_err(invalid)?;
+        let claim =
+            geometry::decode(&payload.location, expected, p.max_vertices).map_err(|e| match e {
+                geometry::GeometryError::Expired(e) => Verdict::from(e),
+                other => invalid(other),
+            })?;
+        let mut unsettled = None;
+        let mut inside = false;
+        for fence in &p.fences {
+            match fence.admits(&claim) {
+                Ok(true) => {
+                    inside = true;
+                    break;
+                }
+                Ok(false) => {}
+                Err(Undecidable::Expired(e)) => return Err(Verdict::from(e)),
+                Err(e @ Undecidable::Degenerate(_)) => unsettled = Some(e),
+            }
+        }
+        if !inside {
+            if let Some(e) = unsettled {
+                return Err(Verdict::undecided(e.to_string()));
+            }
+            return Err(invalid(format!(
                 "location {} is outside every geofence",
-                payload.location
-            ));
+                quote(&payload.location)
+            )));
         }
         if let Some(travel) = &p.travel {
-            let at = representative_point(&claim).ok_or("the location has no centroid")?;
-            travel.check_and_record(att.signer, att.uid, payload.event_timestamp, at)?;
+            let at = representative_point(&claim)
+                .ok_or_else(|| invalid("the location has no centroid"))?;
+            travel
+                .check_and_record(att.signer, att.uid, payload.event_timestamp, at)
+                .map_err(invalid)?;
         }
         Ok(())
     }
+}
+
+fn invalid(reason: impl std::fmt::Display) -> Verdict {
+    Verdict::invalid(reason.to_string())
 }
 
 /// Where a geometry "is" for the speed check.
@@ -187,7 +229,7 @@ impl Verifier for LocationVerifier {
     async fn verify(&self, task: &Task) -> Verdict {
         let now = unix_now();
         if task.proof_of_task.len() <= INLINE_LIMIT {
-            return self.check_at(task, now);
+            return Deadline::current().enter(|| self.check_at(task, now));
         }
         let (this, task) = (self.clone(), task.clone());
         cpu::run(move || this.check_at(&task, now))

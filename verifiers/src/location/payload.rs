@@ -5,6 +5,7 @@
 //! `SchemaEncoder.encodeData` writes it: the fields as one parameter list).
 
 use alloy_sol_types::SolType;
+use taskproof_core::quote;
 
 use super::geometry::Expected;
 
@@ -54,11 +55,12 @@ pub enum PayloadError {
     #[error("eventTimestamp {0} is out of range")]
     TimestampOutOfRange(String),
     /// A spatial reference system other than EPSG:4326.
-    #[error("unsupported srs `{0}` (only EPSG:4326)")]
+    #[error("unsupported srs {} (only EPSG:4326)", quote(.0))]
     UnsupportedSrs(String),
     /// A location type this verifier cannot read.
     #[error(
-        "unsupported locationType `{0}` (expected geojson, geojson-point, geojson-line or geojson-polygon)"
+        "unsupported locationType {} (expected geojson, geojson-point, geojson-line or geojson-polygon)",
+        quote(.0)
     )]
     UnsupportedLocationType(String),
 }
