@@ -1,9 +1,10 @@
 //! A bounded pool for CPU-heavy verification.
 //!
 //! Pairings and bulk hashing must not run on the async reactor, where they
-//! would stall every other connection. [`run`] moves a closure onto tokio's
-//! blocking threads, but never more at once than there are cores: the rest
-//! wait their turn instead of oversubscribing the machine.
+//! would stall every other connection. [`run`] hands a closure to a pool of
+//! exactly [`parallelism`] threads, started on first use and kept for the
+//! life of the process: the rest wait their turn instead of oversubscribing
+//! the machine, and no request ever starts a thread.
 //!
 //! The bound holds after a timeout too. A pool slot belongs to the closure,
 //! not to the future that waits for it: when the waiting future is dropped
@@ -11,17 +12,57 @@
 //! [`Deadline`] is cancelled so that its loops stop at their next
 //! [`crate::deadline::check`], and the slot is released only when the closure
 //! has returned. New work waits for the slot meanwhile, and the node answers
-//! it with its own deadline, never with a new thread.
+//! it with its own deadline.
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{Arc, Mutex, OnceLock, mpsc},
+};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::deadline::Deadline;
 
-fn permits() -> &'static Arc<Semaphore> {
-    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    PERMITS.get_or_init(|| Arc::new(Semaphore::new(parallelism())))
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The pool's threads and the slots that admit work to them (as many as
+/// threads, so admitted work never waits for a thread).
+struct Pool {
+    jobs: mpsc::Sender<Job>,
+    slots: Arc<Semaphore>,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..parallelism() {
+            let queue = Arc::clone(&queue);
+            let spawned = std::thread::Builder::new()
+                .name(format!("taskproof-cpu-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while waiting for a job.
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(poisoned) => poisoned.into_inner().recv(),
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            // Without its threads the pool still answers: every job's
+            // sender is dropped unanswered and `run` reports WorkerFailed.
+            drop(spawned);
+        }
+        Pool {
+            jobs,
+            slots: Arc::new(Semaphore::new(parallelism())),
+        }
+    })
 }
 
 /// The number of cores verification may use at once.
@@ -31,7 +72,7 @@ pub fn parallelism() -> usize {
 
 /// Pool slots held right now by running closures (for metrics and tests).
 pub fn busy() -> usize {
-    parallelism().saturating_sub(permits().available_permits())
+    parallelism().saturating_sub(pool().slots.available_permits())
 }
 
 /// The pool is gone (the runtime is shutting down) or the closure panicked.
@@ -54,8 +95,8 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Runs `work` on a blocking thread, at most [`parallelism`] at a time, under
-/// the current verification's [`Deadline`] (see [`Deadline::current`]).
+/// Runs `work` on the pool, at most [`parallelism`] at a time, under the
+/// current verification's [`Deadline`] (see [`Deadline::current`]).
 ///
 /// A panic inside `work` is caught and reported as [`WorkerFailed`], so a bug
 /// in a verifier never takes the node down; callers turn it into
@@ -66,7 +107,8 @@ where
     R: Send + 'static,
 {
     let deadline = Deadline::current();
-    let permit = Arc::clone(permits())
+    let pool = pool();
+    let slot = Arc::clone(&pool.slots)
         .acquire_owned()
         .await
         .map_err(|e| WorkerFailed(e.to_string()))?;
@@ -74,19 +116,22 @@ where
         deadline: deadline.clone(),
         armed: true,
     };
-    let handle = tokio::task::spawn_blocking(move || {
+    let (answer, answered) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| deadline.enter(work)));
         // The slot is released when the work has really finished, even if
         // nobody waits for it any more.
-        let _permit = permit;
-        deadline.enter(work)
+        drop(slot);
+        let _ = answer.send(result);
     });
-    let result = handle.await.map_err(|e| {
-        WorkerFailed(if e.is_panic() {
-            "worker panicked".into()
-        } else {
-            e.to_string()
-        })
-    });
+    pool.jobs
+        .send(job)
+        .map_err(|_| WorkerFailed("the verification pool has stopped".into()))?;
+    let result = match answered.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_panic)) => Err(WorkerFailed("worker panicked".into())),
+        Err(_) => Err(WorkerFailed("the verification pool has stopped".into())),
+    };
     guard.armed = false;
     result
 }

@@ -378,3 +378,78 @@ fn tokio_block<F: std::future::Future>(f: F) -> F::Output {
         .unwrap()
         .block_on(f)
 }
+
+/// The attack that once took a node past 12 GB: a performer signs a
+/// location claim whose line crosses itself at every step (quadratic for a
+/// general geometry engine). Any config without `allowed_signers` accepts
+/// the performer's own signature, so every performer can send it. At the
+/// default limits it must be judged in milliseconds, within the stated
+/// memory, by a node under an address-space cap, and eight at once must not
+/// start threads beyond the pool.
+#[tokio::test]
+async fn a_self_crossing_location_claim_stays_within_its_stated_cost() {
+    let config = format!(
+        r#"
+[node]
+listen = "127.0.0.1:0"
+
+[[task_definitions]]
+id = 30
+name = "any-signer"
+verifier = "location"
+[task_definitions.params]
+schema_uid = "0xba4171c92572b1e4f241d044c32cdf083be9fd946b8766977558ca6378c824e2"
+eas = {{ version = "0.26", chain_id = 11155111, verifying_contract = "0xC2679fBD37d54388Ce493F1DB75320D236e1815e" }}
+[[task_definitions.params.fences]]
+type = "polygon"
+geojson_file = "{root}/fixtures/location/fence.geojson"
+"#,
+        root = support::ROOT
+    );
+    let node = capped(&config);
+    let claim = std::fs::read_to_string(format!(
+        "{}/fixtures/location/self-crossing.json",
+        support::ROOT
+    ))
+    .unwrap();
+    let body = json!({
+        "proofOfTask": claim,
+        "taskDefinitionId": 30,
+        "performer": "0x1B146BAE123E9eEd209be03FA0B549EAd00627E3",
+    })
+    .to_string();
+    let threads_before = node.status("Threads");
+    let began = Instant::now();
+    let (status, answer) = post(&node, "/task/validate", body.clone()).await;
+    let one = began.elapsed();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"], json!(true), "{answer}");
+    assert!(one < Duration::from_secs(2), "one claim took {one:?}");
+    let at_once: Vec<_> = (0..8)
+        .map(|_| {
+            let body = body.clone();
+            let base = node.base.clone();
+            tokio::spawn(async move {
+                let r = client()
+                    .post(format!("{base}/task/validate"))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                r.status().as_u16()
+            })
+        })
+        .collect();
+    for request in at_once {
+        assert_eq!(request.await.unwrap(), 200);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    assert!(
+        node.status("Threads") <= threads_before + cores,
+        "threads grew from {threads_before} to {}",
+        node.status("Threads")
+    );
+    let peak_kib = node.status("VmHWM");
+    assert!(peak_kib < 128 * 1024, "the node peaked at {peak_kib} kB");
+}
