@@ -360,6 +360,27 @@ fn config_mistakes_name_their_key() {
 }
 
 #[test]
+fn a_danger_opt_in_is_logged_at_start_up() {
+    let (built, lines) = support::logged(|| build(&params(&["http://x".into()], "")));
+    built.unwrap();
+    assert!(!lines.iter().any(|l| l.starts_with("WARN")), "{lines:?}");
+    let (built, lines) = support::logged(|| {
+        build(&params(
+            &["http://x".into()],
+            "danger = { unavailable_is_invalid = true }",
+        ))
+    });
+    built.unwrap();
+    assert!(
+        lines.iter().any(|l| l.starts_with("WARN")
+            && l.contains("danger.unavailable_is_invalid is set")
+            && l.contains("task_definition=0")
+            && l.contains("name=\"standalone\"")),
+        "{lines:?}"
+    );
+}
+
+#[test]
 fn the_total_retrieval_timeout_is_what_the_node_must_allow() {
     let p = params(
         &["http://x".into()],

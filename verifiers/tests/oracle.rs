@@ -502,10 +502,13 @@ async fn rejects_a_wei_claim_that_f64_would_judge_equal() {
             &answering(r#"{"wei": 115792089237316195423570985008687907853269984665640564039457584007913129639935}"#).await,
             "",
         ));
-        assert!(matches!(
-            v.verify(&claim("115792089237316195423570985008687907853269984665640564039457584007913129639934")).await,
-            Verdict::Invalid { .. }
-        ));
+        let verdict = v
+            .verify(&claim("115792089237316195423570985008687907853269984665640564039457584007913129639934"))
+            .await;
+        assert!(
+            matches!(&verdict, Verdict::Invalid { reason } if reason == "field `wei` (/wei): claimed 115792089237316195423570985008687907853269984665640564039457584007913129639934, observed 115792089237316195423570985008687907853269984665640564039457584007913129639935 (median of 1 sources), tolerance exact"),
+            "{verdict:?}"
+        );
     })
     .await;
 }

@@ -213,13 +213,32 @@ impl Decimal {
     }
 }
 
+/// The longest plain notation shown; longer numbers are shown in scientific
+/// notation, still exact.
+const PLAIN_CHARS: usize = 100;
+
+/// Exact and bounded: a number is never cut (two wei amounts that differ in
+/// their last digit must look different), and the parse bounds keep it
+/// short — at most [`MAX_DIGITS`] digits and a three-digit exponent.
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plain = self.plain();
-        if plain.len() <= taskproof_core::QUOTE_CHARS {
-            f.write_str(&plain)
+        if plain.len() <= PLAIN_CHARS {
+            return f.write_str(&plain);
+        }
+        let (digits, scale) = self.0.normalized().into_bigint_and_exponent();
+        let text = digits.magnitude().to_string();
+        let exponent = text.len() as i64 - 1 - scale;
+        let (first, rest) = text.split_at(1);
+        let sign = if digits.sign() == Sign::Minus {
+            "-"
         } else {
-            write!(f, "{}", taskproof_core::quote(&plain))
+            ""
+        };
+        if rest.is_empty() {
+            write!(f, "{sign}{first}e{exponent}")
+        } else {
+            write!(f, "{sign}{first}.{rest}e{exponent}")
         }
     }
 }
@@ -344,7 +363,17 @@ mod tests {
         assert_eq!(d("1700000000123").thousandth(), d("1700000000.123"));
         assert_eq!(d("3020.0").to_string(), "3020");
         assert_eq!(d("1e-7").to_string(), "0.0000001");
-        let long = d(&"7".repeat(100)).to_string();
-        assert!(long.len() < 100 && long.ends_with("(100 bytes)"), "{long}");
+        assert_eq!(d(&"7".repeat(100)).to_string(), "7".repeat(100));
+        assert_eq!(d("-1e-100").to_string(), "-1e-100");
+        assert_eq!(d("1.5e99").to_string(), format!("15{}", "0".repeat(98)));
+        assert_eq!(d(&format!("0.{}1", "0".repeat(98))).to_string(), "1e-99");
+        assert_eq!(
+            d(&format!("{}.{}", "9".repeat(59), "1".repeat(40))).to_string(),
+            format!("{}.{}", "9".repeat(59), "1".repeat(40))
+        );
+        assert_eq!(
+            d(&format!("{}.{}", "9".repeat(60), "1".repeat(40))).to_string(),
+            format!("9.{}{}e59", "9".repeat(59), "1".repeat(40))
+        );
     }
 }

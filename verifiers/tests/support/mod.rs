@@ -215,3 +215,52 @@ impl VerifierFactory for TextEqualsFactory {
         Ok(Arc::new(TextEquals(expected.to_owned())))
     }
 }
+
+/// The events logged while `work` runs on this thread, as `level message
+/// field=value…` lines.
+pub fn logged<R>(work: impl FnOnce() -> R) -> (R, Vec<String>) {
+    use tracing::{
+        Event, Metadata, Subscriber,
+        field::{Field, Visit},
+        span::{Attributes, Id, Record},
+    };
+
+    #[derive(Default)]
+    struct Capture(Arc<Mutex<Vec<String>>>);
+
+    struct Line(String);
+
+    impl Visit for Line {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.0.push_str(&format!(" {value:?}"));
+            } else {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+        }
+    }
+
+    impl Subscriber for Capture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut line = Line(event.metadata().level().to_string());
+            event.record(&mut line);
+            self.0.lock().unwrap().push(line.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    let capture = Capture::default();
+    let lines = Arc::clone(&capture.0);
+    let result = tracing::subscriber::with_default(capture, work);
+    let lines = lines.lock().unwrap().clone();
+    (result, lines)
+}
