@@ -33,7 +33,7 @@ pub mod merkle;
 mod msm_table;
 #[cfg(feature = "oracle")]
 pub mod oracle;
-#[cfg(any(feature = "ipfs", feature = "eigenda"))]
+#[cfg(any(feature = "oracle", feature = "ipfs", feature = "eigenda"))]
 pub mod retrieval;
 
 /// A registry with every built-in kind enabled by cargo features.

@@ -187,7 +187,10 @@ async fn a_payload_matching_the_commitment_is_valid_and_handed_on() {
         &[format!("{base}/good")],
         "then = { verifier = \"text-equals\", params = { expected = \"other\" } }",
     );
-    assert!(matches!(run(&p, &key).await, Verdict::Invalid { .. }));
+    assert_eq!(
+        run(&p, &key).await,
+        Verdict::invalid(format!("the blob of {key}: unexpected text"))
+    );
 }
 
 #[tokio::test]
@@ -202,7 +205,11 @@ async fn a_served_blob_is_checked_then_decoded() {
     assert_eq!(run(&p, &proof).await, Verdict::Valid);
     // Taken for a payload, the blob is re-encoded into another commitment.
     let p = params(&[format!("{base}/good")], "");
-    assert!(matches!(run(&p, &proof).await, Verdict::Undecided { .. }));
+    let verdict = run(&p, &proof).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.ends_with("/good: served content that fails the check: the blob's commitment differs from the claimed one)")),
+        "{verdict:?}"
+    );
 }
 
 #[tokio::test]
@@ -221,26 +228,83 @@ async fn a_lying_endpoint_is_undecided_and_the_next_one_is_tried() {
 #[tokio::test]
 async fn slow_endless_and_missing_endpoints_are_undecided() {
     let (base, key) = served().await;
-    let p = params(&[format!("{base}/slow")], "timeout_ms = 400");
-    assert!(
-        matches!(run(&p, &key).await, Verdict::Undecided { cause } if cause.contains("timed out"))
+    let p = params(
+        &[format!("{base}/slow")],
+        "retrieval = { total_timeout_ms = 400 }",
     );
-    let p = params(&[format!("{base}/endless")], "max_size_bytes = 100000");
-    assert!(matches!(run(&p, &key).await, Verdict::Undecided { cause } if cause.contains("limit")));
+    let verdict = run(&p, &key).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.ends_with("/slow: timed out after 400 ms (total_timeout_ms))")),
+        "{verdict:?}"
+    );
+    let p = params(
+        &[format!("{base}/endless")],
+        "retrieval = { max_response_bytes = 100000 }",
+    );
+    let verdict = run(&p, &key).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.ends_with("/endless: the response exceeds the 100000-byte limit)")),
+        "{verdict:?}"
+    );
     let p = params(
         &[format!("{base}/missing"), "http://127.0.0.1:9".into()],
         "",
     );
     let verdict = run(&p, &key).await;
     assert!(
-        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("HTTP 404") && cause.contains("cannot connect")),
+        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("/missing: HTTP 404; http://127.0.0.1:9/: cannot connect")),
         "{verdict:?}"
     );
     let p = params(
         &[format!("{base}/missing")],
-        "unavailable_is_invalid = true",
+        "danger = { unavailable_is_invalid = true }",
     );
-    assert!(matches!(run(&p, &key).await, Verdict::Invalid { .. }));
+    let verdict = run(&p, &key).await;
+    assert!(
+        matches!(&verdict, Verdict::Invalid { reason } if reason.starts_with(&format!("the blob of {key} could not be retrieved ("))),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_elsewhere_is_followed_without_the_endpoint_credentials() {
+    let (base, key) = served().await;
+    let good = format!("{base}/good");
+    let (origin, log) = support::serve_logged(move |r| {
+        support::Reply::Redirect(
+            307,
+            format!("{good}{}", r.path.trim_start_matches("/proxy")),
+        )
+    })
+    .await;
+    let origin = origin.replace("http://", "http://user:hunter2@");
+    let p = params(&[format!("{origin}/proxy")], "");
+    assert_eq!(run(&p, &key).await, Verdict::Valid);
+    let first = log.lock().unwrap()[0].clone();
+    assert!(first.header("authorization").is_some(), "{first:?}");
+    // The content is checked against the commitment wherever it came from.
+    let p = params(
+        &[format!("{origin}/proxy")],
+        "retrieval = { max_redirects = 0 }",
+    );
+    let verdict = run(&p, &key).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.ends_with("/proxy: redirect refused: more than 0 redirects (max_redirects))") && !cause.contains("hunter2")),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_abandoned_verification_does_not_start_the_commitment() {
+    // The deadline is cancelled before the blob reaches the CPU pool: the
+    // check stops before the MSM and the verdict is the deadline's.
+    let (base, key) = served().await;
+    let verifier = build(&params(&[format!("{base}/good")], "")).unwrap();
+    let task = Task::new(key.as_str(), Vec::<u8>::new(), Address::ZERO, 50);
+    let deadline = taskproof_core::Deadline::none();
+    deadline.cancel();
+    let verdict = deadline.scope(verifier.verify(&task)).await;
+    assert_eq!(verdict, Verdict::from(taskproof_core::Expired));
 }
 
 #[tokio::test]
@@ -254,7 +318,11 @@ async fn rejects_a_commitment_off_the_curve() {
         matches!(&verdict, Verdict::Invalid { reason } if reason.contains("not on the curve")),
         "{verdict:?}"
     );
-    assert!(matches!(run(&p, "0x1234").await, Verdict::Invalid { .. }));
+    let verdict = run(&p, "0x1234").await;
+    assert!(
+        matches!(&verdict, Verdict::Invalid { reason } if reason.starts_with("proofOfTask: commitment: ")),
+        "{verdict:?}"
+    );
 }
 
 #[test]
@@ -272,4 +340,63 @@ fn config_mistakes_name_their_key() {
             .err()
             .unwrap();
     assert!(e.message.contains("64 points"), "{e}");
+    for (old, new) in [
+        ("timeout_ms = 400", "retrieval.total_timeout_ms"),
+        ("max_size_bytes = 4096", "retrieval.max_response_bytes"),
+        (
+            "unavailable_is_invalid = true",
+            "danger = { unavailable_is_invalid = true }",
+        ),
+    ] {
+        let e = build(&format!(
+            "endpoints = [\"http://x\"]\nsrs_g1_file = \"insecure-g1.point\"\n{old}"
+        ))
+        .err()
+        .unwrap();
+        let key = old.split(' ').next().unwrap();
+        assert_eq!(e.key, format!("params.{key}"), "{e}");
+        assert!(e.message.contains(new), "{e}");
+    }
+}
+
+#[test]
+fn a_danger_opt_in_is_logged_at_start_up() {
+    let (built, lines) = support::logged(|| build(&params(&["http://x".into()], "")));
+    built.unwrap();
+    assert!(!lines.iter().any(|l| l.starts_with("WARN")), "{lines:?}");
+    let (built, lines) = support::logged(|| {
+        build(&params(
+            &["http://x".into()],
+            "danger = { unavailable_is_invalid = true }",
+        ))
+    });
+    built.unwrap();
+    assert!(
+        lines.iter().any(|l| l.starts_with("WARN")
+            && l.contains("danger.unavailable_is_invalid is set")
+            && l.contains("task_definition=0")
+            && l.contains("name=\"standalone\"")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_total_retrieval_timeout_is_what_the_node_must_allow() {
+    let p = params(
+        &["http://x".into()],
+        "retrieval = { total_timeout_ms = 1200 }",
+    );
+    assert_eq!(
+        build(&p).unwrap().time_needed(),
+        Some(Duration::from_millis(1200))
+    );
+    // An inner verifier's own time adds to it.
+    let p = params(
+        &["http://x".into()],
+        "then = { verifier = \"eigenda\", params = { endpoints = [\"http://y\"], srs_g1_file = \"insecure-g1.point\", srs_points = 64 } }",
+    );
+    assert_eq!(
+        build(&p).unwrap().time_needed(),
+        Some(Duration::from_secs(16))
+    );
 }

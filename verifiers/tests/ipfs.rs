@@ -526,10 +526,11 @@ async fn a_truncated_response_is_undecided() {
     let gw = fixture_gateway().await;
     let (_, root) = multi_car();
     let params = format!("gateways = [\"{gw}/truncated\"]");
-    assert!(matches!(
-        run(&params, &root.to_string()).await,
-        Verdict::Undecided { .. }
-    ));
+    let verdict = run(&params, &root.to_string()).await;
+    assert!(
+        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("/truncated: CAR: the response broke off")),
+        "{verdict:?}"
+    );
 }
 
 #[tokio::test]
@@ -539,7 +540,12 @@ async fn an_endless_response_stops_at_the_size_limit() {
     let started = Instant::now();
     let verdict = run(&params, JSON_V0).await;
     match &verdict {
-        Verdict::Undecided { cause } => assert!(cause.contains("limit"), "{cause}"),
+        // The CAR's zeros are no block; the plain bytes stop at the cap.
+        Verdict::Undecided { cause } => assert!(
+            cause.contains("/endless: CAR: malformed block section")
+                && cause.contains("; plain: the response exceeds the 100000-byte limit"),
+            "{cause}"
+        ),
         other => panic!("{other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -548,11 +554,11 @@ async fn an_endless_response_stops_at_the_size_limit() {
 #[tokio::test]
 async fn a_slow_gateway_times_out_undecided() {
     let gw = fixture_gateway().await;
-    let params = format!("gateways = [\"{gw}/slow\"]\ntimeout_ms = 400");
+    let params = format!("gateways = [\"{gw}/slow\"]\nretrieval = {{ total_timeout_ms = 400 }}");
     let started = Instant::now();
     let verdict = run(&params, JSON_V0).await;
     assert!(
-        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("timed out")),
+        matches!(&verdict, Verdict::Undecided { cause } if cause.contains("/slow: CAR: timed out after 400 ms (total_timeout_ms)")),
         "{verdict:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -565,19 +571,79 @@ async fn missing_content_is_undecided_unless_unavailability_is_invalid() {
     let verdict = run(&params, JSON_V0).await;
     match &verdict {
         Verdict::Undecided { cause } => {
-            assert!(cause.contains("HTTP 404"), "{cause}");
             assert!(
-                cause.contains("127.0.0.1:9: CAR: cannot connect"),
+                cause.contains("/missing: CAR: HTTP 404; plain: HTTP 404"),
+                "{cause}"
+            );
+            assert!(
+                cause.contains("http://127.0.0.1:9/: CAR: cannot connect"),
                 "{cause}"
             );
         }
         other => panic!("{other:?}"),
     }
-    let params = format!("gateways = [\"{gw}/missing\"]\nunavailable_is_invalid = true");
-    assert!(matches!(
-        run(&params, JSON_V0).await,
-        Verdict::Invalid { .. }
-    ));
+    let params =
+        format!("gateways = [\"{gw}/missing\"]\ndanger = {{ unavailable_is_invalid = true }}");
+    let verdict = run(&params, JSON_V0).await;
+    assert!(
+        matches!(&verdict, Verdict::Invalid { reason } if reason.starts_with(&format!("the content of {JSON_V0} could not be retrieved ("))),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_secret_never_appears_in_the_cause() {
+    let gw = fixture_gateway()
+        .await
+        .replace("http://", "http://user:hunter2@");
+    let params = format!("gateways = [\"{gw}/missing?key=SECRET\"]");
+    let verdict = run(&params, JSON_V0).await;
+    let Verdict::Undecided { cause } = &verdict else {
+        panic!("{verdict:?}")
+    };
+    assert!(
+        !cause.contains("SECRET") && !cause.contains("hunter2"),
+        "{cause}"
+    );
+    assert!(cause.contains("/missing?key=…: CAR: HTTP 404"), "{cause}");
+}
+
+#[tokio::test]
+async fn a_deadline_stops_the_hashing_of_an_endless_response() {
+    // A gateway that never stops sending, under limits that would let it go
+    // on for a gigabyte or a minute: the verification's deadline stops the
+    // blocking thread that hashes it.
+    let gw = fixture_gateway().await;
+    let params = format!(
+        "gateways = [\"{gw}/endless\"]\nmax_size_bytes = 4294967296\nretrieval = {{ total_timeout_ms = 60000, attempt_timeout_ms = 60000 }}"
+    );
+    let verifier = build(&params).unwrap();
+    let started = Instant::now();
+    let deadline = taskproof_core::Deadline::after(Duration::from_millis(300));
+    let verdict = tokio::time::timeout(
+        Duration::from_secs(20),
+        deadline.scope(verifier.verify(&task(JSON_V0))),
+    )
+    .await
+    .expect("the deadline stops the work");
+    assert_eq!(
+        verdict,
+        Verdict::from(taskproof_core::Expired),
+        "{verdict:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_total_retrieval_timeout_is_what_the_node_must_allow() {
+    let v = build("gateways = [\"http://x\"]").unwrap();
+    assert_eq!(v.time_needed(), Some(Duration::from_secs(8)));
+    let v = build("gateways = [\"http://x\"]\nretrieval = { total_timeout_ms = 1500 }").unwrap();
+    assert_eq!(v.time_needed(), Some(Duration::from_millis(1500)));
 }
 
 #[tokio::test]
@@ -591,10 +657,10 @@ async fn the_content_becomes_the_inner_verifiers_proof_of_task() {
     let params = format!(
         "gateways = [\"{gw}/good\"]\nthen = {{ verifier = \"text-equals\", params = {{ expected = \"other\" }} }}"
     );
-    assert!(matches!(
+    assert_eq!(
         run(&params, JSON_V0).await,
-        Verdict::Invalid { .. }
-    ));
+        Verdict::invalid(format!("the content of {JSON_V0}: unexpected text"))
+    );
 }
 
 #[tokio::test]
@@ -614,17 +680,21 @@ async fn non_utf8_content_is_invalid_for_an_inner_verifier() {
 #[tokio::test]
 async fn a_proof_of_task_that_is_not_a_cid_is_invalid() {
     let params = "gateways = [\"http://127.0.0.1:9\"]";
-    assert!(matches!(
-        run(params, "not a cid").await,
-        Verdict::Invalid { .. }
-    ));
+    let verdict = run(params, "not a cid").await;
+    assert!(
+        matches!(&verdict, Verdict::Invalid { reason } if reason.starts_with("proofOfTask: \"not a cid\" is not a CID")),
+        "{verdict:?}"
+    );
     // A dag-cbor CID names no file.
     let verdict = run(
         params,
         "bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
     )
     .await;
-    assert!(matches!(verdict, Verdict::Invalid { .. }), "{verdict:?}");
+    assert!(
+        matches!(&verdict, Verdict::Invalid { reason } if reason.ends_with("has codec 0x71: it names no file (raw or dag-pb)")),
+        "{verdict:?}"
+    );
 }
 
 #[tokio::test]
@@ -649,4 +719,31 @@ fn config_mistakes_name_their_key() {
         .err()
         .unwrap();
     assert_eq!(e.key, "params.then.verifier");
+    let e = build("gateways = [\"http://x\"]\nretrieval = { connect_timeout_ms = 0 }")
+        .err()
+        .unwrap();
+    assert_eq!(e.key, "params.retrieval.connect_timeout_ms");
+    let e = build("gateways = [\"http://x\"]\ndanger = { unavailable_is_valid = true }")
+        .err()
+        .unwrap();
+    assert_eq!(e.key, "params.danger.unavailable_is_valid", "{e}");
+}
+
+#[test]
+fn a_key_that_moved_is_refused_with_its_new_place() {
+    for (old, new) in [
+        ("timeout_ms = 400", "retrieval.total_timeout_ms"),
+        ("connect_timeout_ms = 400", "retrieval.connect_timeout_ms"),
+        (
+            "unavailable_is_invalid = false",
+            "danger = { unavailable_is_invalid = true }",
+        ),
+    ] {
+        let e = build(&format!("gateways = [\"http://x\"]\n{old}"))
+            .err()
+            .unwrap();
+        let key = old.split(' ').next().unwrap();
+        assert_eq!(e.key, format!("params.{key}"), "{e}");
+        assert!(e.message.contains(new), "{e}");
+    }
 }

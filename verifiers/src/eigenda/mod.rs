@@ -20,18 +20,23 @@
 //! `G1Commitment` of EigenDA's API) or 32 bytes (compressed), or the JSON
 //! `{"commitment": "0x…", "key": "0x…"}` when the endpoint's key (e.g. an
 //! eigenda-proxy certificate) differs from the commitment.
+//!
+//! Fetching follows the one policy of [`crate::retrieval`] (the `retrieval`
+//! params table, redirects, secrets, redacted URLs); the response cap is
+//! `retrieval.max_response_bytes`.
 
 mod encoding;
 mod point;
 mod srs;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use ark_bn254::G1Affine;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use taskproof_core::{
-    BuildContext, ConfigError, InnerVerifier, Task, Verdict, Verifier, VerifierFactory, async_trait,
+    BuildContext, ConfigError, InnerVerifier, Task, Verdict, Verifier, VerifierFactory,
+    async_trait,
+    deadline::{Deadline, Expired},
 };
 
 pub use encoding::{
@@ -41,7 +46,11 @@ pub use encoding::{
 pub use point::{PointError, decode_g1, encode_g1_compressed, encode_g1_uncompressed};
 pub use srs::{Srs, SrsError, insecure_power};
 
-use crate::retrieval::{EndpointFailure, RetrievalLimits, build_then, hand_on, unavailable};
+use crate::retrieval::{
+    CONNECT_TIMEOUT_MS, DangerParams, Defaults, Endpoint, EndpointFailure, FetchError, Fetcher,
+    Moved, RetrievalParams, TIMEOUT_MS, UNAVAILABLE_IS_INVALID, build_then, endpoints, hand_on,
+    refuse_moved_keys, unavailable,
+};
 
 /// Why a blob does not match a commitment.
 #[derive(Debug, thiserror::Error)]
@@ -97,17 +106,32 @@ struct EigenDaParams {
     msm_table_mib: usize,
     #[serde(default = "default_served")]
     serves: Served,
-    #[serde(default = "default_max_size")]
-    max_size_bytes: u64,
-    #[serde(default = "crate::retrieval::default_connect_timeout_ms")]
-    connect_timeout_ms: u64,
-    #[serde(default = "crate::retrieval::default_timeout_ms")]
-    timeout_ms: u64,
     #[serde(default)]
-    unavailable_is_invalid: bool,
+    retrieval: RetrievalParams,
+    #[serde(default)]
+    danger: DangerParams,
     #[serde(default)]
     then: Option<InnerVerifier>,
 }
+
+/// The response is the content: one size cap, the retrieval's.
+const MAX_SIZE_BYTES: Moved = (
+    "max_size_bytes",
+    "use `retrieval.max_response_bytes` (the endpoint's response is the payload or blob)",
+);
+
+/// The `retrieval` defaults of `eigenda`: the whole retrieval, every
+/// endpoint included, fits under the node's default 10 s deadline.
+const DEFAULTS: Defaults = Defaults {
+    connect_timeout_ms: 2_000,
+    attempt_timeout_ms: 5_000,
+    total_timeout_ms: 8_000,
+    retries: 0,
+    backoff_ms: 200,
+    max_redirects: 3,
+    // 512 KiB: the blob of the default 16384 SRS points.
+    max_response_bytes: 512 * 1024,
+};
 
 fn default_srs_points() -> usize {
     // 512 KiB of blob: 16384 symbols.
@@ -120,9 +144,6 @@ fn default_msm_table_mib() -> usize {
 fn default_served() -> Served {
     Served::Payload
 }
-fn default_max_size() -> u64 {
-    512 * 1024
-}
 
 /// Builds `eigenda` verifiers.
 pub struct EigenDaFactory;
@@ -133,15 +154,18 @@ impl VerifierFactory for EigenDaFactory {
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-        let p: EigenDaParams = ctx.params()?;
-        let limits = RetrievalLimits::from_params(
+        refuse_moved_keys(
             ctx,
-            "endpoints",
-            &p.endpoints,
-            p.max_size_bytes,
-            p.connect_timeout_ms,
-            p.timeout_ms,
+            &[
+                TIMEOUT_MS,
+                CONNECT_TIMEOUT_MS,
+                UNAVAILABLE_IS_INVALID,
+                MAX_SIZE_BYTES,
+            ],
         )?;
+        let p: EigenDaParams = ctx.params()?;
+        let endpoints = endpoints(ctx, "endpoints", &p.endpoints)?;
+        let policy = p.retrieval.check(ctx, DEFAULTS)?;
         if p.srs_points == 0 {
             return Err(ctx.error("srs_points", "must be greater than 0"));
         }
@@ -158,21 +182,16 @@ impl VerifierFactory for EigenDaFactory {
                  (raise msm_table_mib to cover them)"
             );
         }
-        let client = limits
-            .client()
+        let fetcher = Fetcher::new(policy)
             .map_err(|e| ctx.error("endpoints", format!("cannot build the HTTP client: {e}")))?;
         let inner = build_then(ctx, p.then.as_ref())?;
+        p.danger.announce(ctx);
         Ok(Arc::new(EigenDaVerifier {
             srs: Arc::new(srs),
-            client,
-            endpoints: p
-                .endpoints
-                .iter()
-                .map(|e| e.trim_end_matches('/').to_owned())
-                .collect(),
+            fetcher,
+            endpoints,
             serves: p.serves,
-            limits,
-            unavailable_is_invalid: p.unavailable_is_invalid,
+            danger: p.danger,
             inner,
         }))
     }
@@ -181,12 +200,23 @@ impl VerifierFactory for EigenDaFactory {
 /// Verifies that an EigenDA blob is retrievable and matches its commitment.
 pub struct EigenDaVerifier {
     srs: Arc<Srs>,
-    client: reqwest::Client,
-    endpoints: Vec<String>,
+    fetcher: Fetcher,
+    endpoints: Vec<Endpoint>,
     serves: Served,
-    limits: RetrievalLimits,
-    unavailable_is_invalid: bool,
+    danger: DangerParams,
     inner: Option<Arc<dyn Verifier>>,
+}
+
+/// Why one endpoint delivered nothing the commitment confirms.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The endpoint gave no usable response.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// What it served fails the check against the commitment.
+    #[error("served content that fails the check: {0}")]
+    Check(BlobError),
 }
 
 /// The commitment and the endpoint key a proof of task names.
@@ -236,36 +266,41 @@ impl Verifier for EigenDaVerifier {
             Err(e) => return Verdict::invalid(format!("proofOfTask: {e}")),
         };
         let what = format!("the blob of {}", reference.key);
-        let deadline = tokio::time::Instant::now() + self.limits.timeout;
+        let deadline = tokio::time::Instant::now() + self.fetcher.policy().total_timeout;
+        let cap = self.fetcher.policy().max_response_bytes;
         let mut failures = Vec::new();
         for endpoint in &self.endpoints {
-            let fetched =
-                tokio::time::timeout_at(deadline, self.fetch(endpoint, &reference.key)).await;
-            let body = match fetched {
-                Ok(Ok(body)) => body,
-                Ok(Err(reason)) => {
+            let target = endpoint.join(&["get", &reference.key], None);
+            let body = match self.fetcher.get_bytes(&target, deadline, cap).await {
+                Ok(body) => body,
+                Err(e) => {
                     failures.push(EndpointFailure {
-                        endpoint: endpoint.clone(),
-                        reason,
+                        endpoint: endpoint.redacted().clone(),
+                        error: EndpointError::Fetch(e),
                     });
                     continue;
-                }
-                Err(_) => {
-                    failures.push(EndpointFailure {
-                        endpoint: endpoint.clone(),
-                        reason: format!("timed out after {} ms", self.limits.timeout.as_millis()),
-                    });
-                    break;
                 }
             };
             let srs = self.srs.clone();
             let serves = self.serves;
             let commitment = reference.commitment;
-            let checked = taskproof_core::cpu::run(move || match serves {
-                Served::Payload => check_payload(&srs, &body, &commitment).map(|()| body),
-                Served::Blob => {
-                    check_blob(&srs, &body, &commitment)?;
-                    Ok(decode_blob(&body)?)
+            let checked = taskproof_core::cpu::run(move || -> Result<_, CheckStopped> {
+                let (blob, payload) = match serves {
+                    Served::Payload => {
+                        (encode_payload(&body).map_err(BlobError::from)?, Some(body))
+                    }
+                    Served::Blob => (body, None),
+                };
+                let scalars = blob_to_scalars(&blob).map_err(BlobError::from)?;
+                // The commitment is the costly part: not worth starting if
+                // the verification was abandoned meanwhile.
+                Deadline::current().check()?;
+                if srs.commit(&scalars).map_err(BlobError::from)? != commitment {
+                    return Err(BlobError::CommitmentMismatch.into());
+                }
+                match payload {
+                    Some(payload) => Ok(payload),
+                    None => Ok(decode_blob(&blob).map_err(BlobError::from)?),
                 }
             })
             .await;
@@ -273,46 +308,29 @@ impl Verifier for EigenDaVerifier {
                 Ok(Ok(payload)) => {
                     return hand_on(self.inner.as_ref(), task, &what, payload).await;
                 }
-                Ok(Err(e)) => failures.push(EndpointFailure {
-                    endpoint: endpoint.clone(),
-                    reason: format!("served content that fails the check: {e}"),
+                Ok(Err(CheckStopped::Expired(e))) => return Verdict::from(e),
+                Ok(Err(CheckStopped::Blob(e))) => failures.push(EndpointFailure {
+                    endpoint: endpoint.redacted().clone(),
+                    error: EndpointError::Check(e),
                 }),
                 Err(e) => return Verdict::undecided(e.to_string()),
             }
         }
-        unavailable(&what, &failures, self.unavailable_is_invalid)
+        unavailable(&what, &failures, self.danger)
+    }
+
+    fn time_needed(&self) -> Option<Duration> {
+        let own = self.fetcher.policy().total_timeout;
+        let inner = self.inner.as_ref().and_then(|v| v.time_needed());
+        Some(own.saturating_add(inner.unwrap_or_default()))
     }
 }
 
-impl EigenDaVerifier {
-    async fn fetch(&self, endpoint: &str, key: &str) -> Result<Vec<u8>, String> {
-        let response = self
-            .client
-            .get(format!("{endpoint}/get/{key}"))
-            .send()
-            .await
-            .map_err(|e| crate::retrieval::describe(&e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(format!("HTTP {status}"));
-        }
-        let max = self.limits.max_size;
-        if let Some(len) = response.content_length()
-            && len > max
-        {
-            return Err(format!(
-                "the response announces {len} bytes, over the {max}-byte limit"
-            ));
-        }
-        let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| format!("the response broke off: {e}"))?;
-            if body.len() as u64 + chunk.len() as u64 > max {
-                return Err(format!("the response exceeds the {max}-byte limit"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
+/// Why the check of one endpoint's content stopped.
+#[derive(Debug, thiserror::Error)]
+enum CheckStopped {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Expired(#[from] Expired),
 }

@@ -5,18 +5,24 @@
 //! if the gateway cannot serve it, the plain bytes (`/ipfs/{cid}`) are fetched
 //! and the DAG rebuilt with the configured import profiles. A gateway is
 //! never believed: what it sends either hashes to the CID or is discarded.
+//! Fetching follows the one policy of [`crate::retrieval`] (redirects,
+//! secrets, time limits, size cap).
 
-use std::time::{Duration, Instant};
+use std::fmt;
 
 use cid::Cid;
-use reqwest::header::ACCEPT;
+use taskproof_core::deadline::Expired;
+use tokio::time::Instant;
 
 use super::{
-    bytes_check::{BytesCheck, ContentMatch},
-    car::{CarLimits, verify_car},
+    bytes_check::{BytesCheck, BytesCheckError, ContentMatch},
+    car::{CarError, CarLimits, verify_car},
     profile::ImportProfile,
 };
-use crate::retrieval::{EndpointFailure, RetrievalLimits, stream_body};
+use crate::retrieval::{
+    Endpoint, EndpointFailure, FetchError, Fetcher, RedactedUrl, RetrievalPolicy, Stopped,
+    Transient, WorkerPanicked, stopped_by, stream_body,
+};
 
 /// What the trustless gateway spec calls a CAR response, in DFS order with
 /// duplicate blocks repeated so the file streams in constant memory.
@@ -35,7 +41,7 @@ pub enum Proven {
 #[derive(Clone, Debug)]
 pub struct Retrieved {
     /// The gateway that served it.
-    pub gateway: String,
+    pub gateway: RedactedUrl,
     /// How it was checked.
     pub proven: Proven,
     /// The file size.
@@ -44,117 +50,180 @@ pub struct Retrieved {
     pub content: Option<Vec<u8>>,
 }
 
+/// Why one request to a gateway proved nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The gateway gave no usable response.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The CAR it served does not hold the CID's file.
+    #[error(transparent)]
+    Car(CarError),
+    /// The bytes it served do not rebuild into the CID.
+    #[error(transparent)]
+    Bytes(BytesCheckError),
+    /// The verification's deadline passed while checking.
+    #[error(transparent)]
+    Expired(Expired),
+    /// The checking thread failed.
+    #[error(transparent)]
+    Worker(WorkerPanicked),
+}
+
+impl Transient for GatewayError {
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Fetch(e) if e.is_transient())
+    }
+}
+
+impl From<CarError> for GatewayError {
+    fn from(e: CarError) -> Self {
+        match &e {
+            CarError::Read(io) => match stopped_by(io) {
+                Some(Stopped::Fetch(fetch)) => Self::Fetch(fetch),
+                Some(Stopped::Expired) => Self::Expired(Expired),
+                None => Self::Car(e),
+            },
+            _ => Self::Car(e),
+        }
+    }
+}
+
+/// Why a gateway delivered nothing: its CAR, and its plain bytes if tried.
+#[derive(Debug)]
+pub struct GatewayFailure {
+    /// Why the CAR proved nothing.
+    pub car: GatewayError,
+    /// Why the plain bytes proved nothing (None: not tried).
+    pub plain: Option<GatewayError>,
+}
+
+impl GatewayFailure {
+    /// Whether the verification's deadline stopped it.
+    pub fn expired(&self) -> bool {
+        matches!(self.car, GatewayError::Expired(_))
+            || matches!(self.plain, Some(GatewayError::Expired(_)))
+    }
+}
+
+impl fmt::Display for GatewayFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CAR: {}", self.car)?;
+        if let Some(plain) = &self.plain {
+            write!(f, "; plain: {plain}")?;
+        }
+        Ok(())
+    }
+}
+
 /// The configured gateways and how to use them.
 #[derive(Clone, Debug)]
 pub struct Gateways {
-    client: reqwest::Client,
-    gateways: Vec<String>,
+    fetcher: Fetcher,
+    gateways: Vec<Endpoint>,
     profiles: Vec<ImportProfile>,
-    limits: RetrievalLimits,
+    max_size: u64,
     plain_fallback: bool,
 }
 
+type Checked = (Proven, u64, Option<Vec<u8>>);
+
 impl Gateways {
     /// Gateways tried in order, with the profiles the plain fallback may
-    /// rebuild with (none: no fallback).
+    /// rebuild with (none: no fallback). `max_size` is the largest file.
     pub fn new(
-        gateways: Vec<String>,
+        gateways: Vec<Endpoint>,
         profiles: Vec<ImportProfile>,
-        limits: RetrievalLimits,
+        policy: RetrievalPolicy,
+        max_size: u64,
         plain_fallback: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, FetchError> {
         Ok(Self {
-            client: limits.client()?,
-            gateways: gateways
-                .into_iter()
-                .map(|g| g.trim_end_matches('/').to_owned())
-                .collect(),
+            fetcher: Fetcher::new(policy)?,
+            gateways,
             profiles,
-            limits,
+            max_size,
             plain_fallback,
         })
     }
 
+    /// The retrieval policy.
+    pub fn policy(&self) -> &RetrievalPolicy {
+        self.fetcher.policy()
+    }
+
     /// Fetches `cid` from the first gateway that proves it, keeping the
-    /// content when `keep`. On failure, says why for every gateway.
-    pub async fn retrieve(&self, cid: Cid, keep: bool) -> Result<Retrieved, Vec<EndpointFailure>> {
-        let deadline = Instant::now() + self.limits.timeout;
+    /// content when `keep`. On failure, says why for every gateway tried (the
+    /// last one stopped by the deadline, if it passed).
+    pub async fn retrieve(
+        &self,
+        cid: Cid,
+        keep: bool,
+    ) -> Result<Retrieved, Vec<EndpointFailure<GatewayFailure>>> {
+        let deadline = Instant::now() + self.policy().total_timeout;
         let mut failures = Vec::new();
         for gateway in &self.gateways {
-            let mut reasons = Vec::new();
-            match self.attempt(gateway, cid, keep, true, deadline).await {
+            let car = match self.try_route(deadline, gateway, cid, keep, true).await {
                 Ok(r) => return Ok(r),
-                Err(e) => reasons.push(format!("CAR: {e}")),
-            }
-            if self.plain_fallback && !self.profiles.is_empty() {
-                match self.attempt(gateway, cid, keep, false, deadline).await {
+                Err(e) => e,
+            };
+            let mut failure = GatewayFailure { car, plain: None };
+            if self.plain_fallback && !self.profiles.is_empty() && !failure.expired() {
+                match self.try_route(deadline, gateway, cid, keep, false).await {
                     Ok(r) => return Ok(r),
-                    Err(e) => reasons.push(format!("plain: {e}")),
+                    Err(e) => failure.plain = Some(e),
                 }
             }
+            let stop = failure.expired();
             failures.push(EndpointFailure {
-                endpoint: gateway.clone(),
-                reason: reasons.join("; "),
+                endpoint: gateway.redacted().clone(),
+                error: failure,
             });
-        }
-        if failures.is_empty() {
-            failures.push(EndpointFailure {
-                endpoint: "(none)".into(),
-                reason: "no gateway is configured".into(),
-            });
+            if stop {
+                break;
+            }
         }
         Err(failures)
     }
 
-    async fn attempt(
+    async fn try_route(
         &self,
-        gateway: &str,
+        deadline: Instant,
+        gateway: &Endpoint,
         cid: Cid,
         keep: bool,
         car: bool,
-        deadline: Instant,
-    ) -> Result<Retrieved, String> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left < Duration::from_millis(1) {
-            return Err("no time left".into());
-        }
-        let fetch = async {
-            let request = if car {
-                self.client
-                    .get(format!("{gateway}/ipfs/{cid}?format=car"))
-                    .header(ACCEPT, CAR_ACCEPT)
-            } else {
-                self.client
-                    .get(format!("{gateway}/ipfs/{cid}"))
-                    .header(ACCEPT, "application/octet-stream")
-            };
-            let response = request
-                .timeout(left)
-                .send()
-                .await
-                .map_err(|e| crate::retrieval::describe(&e))?;
-            let status = response.status();
-            if !status.is_success() {
-                return Err(format!("HTTP {status}"));
-            }
-            if car {
-                self.check_car(response, cid, keep).await
-            } else {
-                self.check_plain(response, cid, keep).await
-            }
+    ) -> Result<Retrieved, GatewayError> {
+        let name = cid.to_string();
+        let (target, accept) = if car {
+            (
+                gateway.join(&["ipfs", &name], Some(("format", "car"))),
+                CAR_ACCEPT,
+            )
+        } else {
+            (
+                gateway.join(&["ipfs", &name], None),
+                "application/octet-stream",
+            )
         };
-        match tokio::time::timeout(left, fetch).await {
-            Ok(result) => result.map(|(proven, size, content)| Retrieved {
-                gateway: gateway.to_owned(),
-                proven,
-                size,
-                content,
-            }),
-            Err(_) => Err(format!(
-                "timed out after {} ms",
-                self.limits.timeout.as_millis()
-            )),
-        }
+        let (proven, size, content) = self
+            .fetcher
+            .retrying(deadline, || async {
+                let response = self.fetcher.open(&target, Some(accept)).await?;
+                if car {
+                    self.check_car(response, cid, keep).await
+                } else {
+                    self.check_plain(response, cid, keep).await
+                }
+            })
+            .await?;
+        Ok(Retrieved {
+            gateway: gateway.redacted().clone(),
+            proven,
+            size,
+            content,
+        })
     }
 
     async fn check_car(
@@ -162,14 +231,13 @@ impl Gateways {
         response: reqwest::Response,
         cid: Cid,
         keep: bool,
-    ) -> Result<(Proven, u64, Option<Vec<u8>>), String> {
-        let max = self.limits.max_size;
-        // A CAR carries block framing and inner nodes on top of the file.
-        let body_cap = max.saturating_add(max / 8).saturating_add(64 * 1024);
+    ) -> Result<Checked, GatewayError> {
+        let max = self.max_size;
         let limits = CarLimits {
             max_file_size: max,
             ..CarLimits::default()
         };
+        let body_cap = self.policy().max_response_bytes;
         stream_body(response, body_cap, move |reader| {
             let mut content = Vec::new();
             let mut sink = |data: &[u8]| {
@@ -180,9 +248,10 @@ impl Gateways {
             };
             verify_car(reader, Some(&cid), &limits, &mut sink)
                 .map(|car| (Proven::Car, car.file_size, keep.then_some(content)))
-                .map_err(|e| e.to_string())
+                .map_err(GatewayError::from)
         })
         .await?
+        .map_err(GatewayError::Worker)?
     }
 
     async fn check_plain(
@@ -190,16 +259,23 @@ impl Gateways {
         response: reqwest::Response,
         cid: Cid,
         keep: bool,
-    ) -> Result<(Proven, u64, Option<Vec<u8>>), String> {
-        let mut check = BytesCheck::new(cid, &self.profiles, 0).map_err(|e| e.to_string())?;
-        stream_body(response, self.limits.max_size, move |mut reader| {
+    ) -> Result<Checked, GatewayError> {
+        let mut check = BytesCheck::new(cid, &self.profiles, 0).map_err(GatewayError::Bytes)?;
+        let body_cap = self.max_size.min(self.policy().max_response_bytes);
+        stream_body(response, body_cap, move |mut reader| {
             let mut content = Vec::new();
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 let n = match std::io::Read::read(&mut reader, &mut buf) {
                     Ok(0) => break,
                     Ok(n) => n,
-                    Err(e) => return Err(e.to_string()),
+                    Err(e) => {
+                        return Err(match stopped_by(&e) {
+                            Some(Stopped::Fetch(fetch)) => GatewayError::Fetch(fetch),
+                            Some(Stopped::Expired) => GatewayError::Expired(Expired),
+                            None => GatewayError::Fetch(FetchError::BrokenOff(e.to_string())),
+                        });
+                    }
                 };
                 let data = buf.get(..n).unwrap_or_default();
                 check.write(data);
@@ -211,8 +287,9 @@ impl Gateways {
             check
                 .finish()
                 .map(|m| (Proven::Plain(m), size, keep.then_some(content)))
-                .map_err(|e| e.to_string())
+                .map_err(GatewayError::Bytes)
         })
         .await?
+        .map_err(GatewayError::Worker)?
     }
 }

@@ -12,8 +12,10 @@
 //! rebuilt into a DAG with the configured [`ImportProfile`]s
 //! ([`BytesCheck`]). A gateway that is down, slow, or lying leaves the attester
 //! [`Verdict::Undecided`] (naming every gateway and why), unless the task
-//! definition sets `unavailable_is_invalid = true` — for AVSs whose very task
-//! is publishing the content.
+//! definition opens `danger = { unavailable_is_invalid = true }` — for AVSs
+//! whose very task is publishing the content. Fetching follows the one policy
+//! of [`crate::retrieval`]: the `retrieval` params table, redirects, secrets
+//! and redacted URLs.
 //!
 //! Supported: CIDv0 and CIDv1; sha2-256 (and, inside CARs, the other hashes
 //! of `multihash-codetable`'s sha2 family); UnixFS files with a balanced or any
@@ -29,6 +31,7 @@
 //! gateways = ["http://127.0.0.1:8080"]
 //! profiles = ["unixfs-v0-2015", "unixfs-v1-2025", "helia-default"]
 //! max_size_bytes = 16777216
+//! retrieval = { total_timeout_ms = 8000 }
 //! then = { verifier = "merkle", params = { ... } }
 //! ```
 
@@ -41,23 +44,27 @@ mod profile;
 mod recycle;
 mod unixfs;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use cid::Cid;
 use serde::Deserialize;
 use taskproof_core::{
-    BuildContext, ConfigError, InnerVerifier, Task, Verdict, Verifier, VerifierFactory, async_trait,
+    BuildContext, ConfigError, InnerVerifier, Task, Verdict, Verifier, VerifierFactory,
+    async_trait, deadline::Expired, quote,
 };
 
 pub use bytes_check::{BytesCheck, BytesCheckError, ContentMatch, check_bytes};
 pub use car::{CarError, CarLimits, CarReader, VerifiedCar, verify_car, verify_dag};
 pub use cid::Cid as IpfsCid;
-pub use gateway::{Gateways, Proven, Retrieved};
+pub use gateway::{GatewayError, GatewayFailure, Gateways, Proven, Retrieved};
 pub use import::{ImportedRoot, Importer, cid_of, cid_of_file, cid_of_reader};
 pub use profile::{ImportProfile, UnknownProfile};
 pub use unixfs::UnixfsError;
 
-use crate::retrieval::{RetrievalLimits, build_then, hand_on, unavailable};
+use crate::retrieval::{
+    CONNECT_TIMEOUT_MS, DangerParams, Defaults, RetrievalParams, TIMEOUT_MS,
+    UNAVAILABLE_IS_INVALID, build_then, endpoints, hand_on, refuse_moved_keys, unavailable,
+};
 
 /// The `ipfs` kind's params.
 #[derive(Debug, Deserialize)]
@@ -71,14 +78,13 @@ struct IpfsParams {
     /// Whether plain bytes are fetched when a gateway serves no CAR.
     #[serde(default = "yes")]
     plain_fallback: bool,
+    /// The largest file accepted (the content, not the response).
     #[serde(default = "default_max_size")]
     max_size_bytes: u64,
-    #[serde(default = "crate::retrieval::default_connect_timeout_ms")]
-    connect_timeout_ms: u64,
-    #[serde(default = "crate::retrieval::default_timeout_ms")]
-    timeout_ms: u64,
     #[serde(default)]
-    unavailable_is_invalid: bool,
+    retrieval: RetrievalParams,
+    #[serde(default)]
+    danger: DangerParams,
     #[serde(default)]
     then: Option<InnerVerifier>,
 }
@@ -93,6 +99,28 @@ fn default_max_size() -> u64 {
     16 * 1024 * 1024
 }
 
+/// The largest CAR that can hold a file of `max_size` bytes under the
+/// default profiles: block framing and inner nodes add well under 1/8.
+fn car_body_cap(max_size: u64) -> u64 {
+    max_size
+        .saturating_add(max_size / 8)
+        .saturating_add(64 * 1024)
+}
+
+/// The `retrieval` defaults of `ipfs`: the whole retrieval, every gateway
+/// included, fits under the node's default 10 s deadline.
+fn defaults(max_size: u64) -> Defaults {
+    Defaults {
+        connect_timeout_ms: 2_000,
+        attempt_timeout_ms: 5_000,
+        total_timeout_ms: 8_000,
+        retries: 0,
+        backoff_ms: 200,
+        max_redirects: 3,
+        max_response_bytes: car_body_cap(max_size),
+    }
+}
+
 /// Builds `ipfs` verifiers.
 pub struct IpfsFactory;
 
@@ -102,22 +130,30 @@ impl VerifierFactory for IpfsFactory {
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-        let p: IpfsParams = ctx.params()?;
-        let limits = RetrievalLimits::from_params(
+        refuse_moved_keys(
             ctx,
-            "gateways",
-            &p.gateways,
-            p.max_size_bytes,
-            p.connect_timeout_ms,
-            p.timeout_ms,
+            &[TIMEOUT_MS, CONNECT_TIMEOUT_MS, UNAVAILABLE_IS_INVALID],
         )?;
-        let gateways = Gateways::new(p.gateways, p.profiles, limits, p.plain_fallback)
-            .map_err(|e| ctx.error("gateways", format!("cannot build the HTTP client: {e}")))?;
+        let p: IpfsParams = ctx.params()?;
+        let gateways = endpoints(ctx, "gateways", &p.gateways)?;
+        if p.max_size_bytes == 0 {
+            return Err(ctx.error("max_size_bytes", "must be greater than 0"));
+        }
+        let policy = p.retrieval.check(ctx, defaults(p.max_size_bytes))?;
+        let gateways = Gateways::new(
+            gateways,
+            p.profiles,
+            policy,
+            p.max_size_bytes,
+            p.plain_fallback,
+        )
+        .map_err(|e| ctx.error("gateways", format!("cannot build the HTTP client: {e}")))?;
         let inner = build_then(ctx, p.then.as_ref())?;
+        p.danger.announce(ctx);
         Ok(Arc::new(IpfsVerifier {
             gateways,
             max_size: p.max_size_bytes,
-            unavailable_is_invalid: p.unavailable_is_invalid,
+            danger: p.danger,
             inner,
         }))
     }
@@ -128,7 +164,7 @@ impl VerifierFactory for IpfsFactory {
 pub struct IpfsVerifier {
     gateways: Gateways,
     max_size: u64,
-    unavailable_is_invalid: bool,
+    danger: DangerParams,
     inner: Option<Arc<dyn Verifier>>,
 }
 
@@ -139,15 +175,7 @@ pub fn parse_cid(proof_of_task: &str) -> Result<Cid, String> {
         .strip_prefix("ipfs://")
         .or_else(|| text.strip_prefix("/ipfs/"))
         .unwrap_or(text);
-    Cid::try_from(text).map_err(|e| format!("`{}` is not a CID: {e}", truncate(text)))
-}
-
-fn truncate(text: &str) -> String {
-    if text.chars().count() > 80 {
-        format!("{}…", text.chars().take(80).collect::<String>())
-    } else {
-        text.to_owned()
-    }
+    Cid::try_from(text).map_err(|e| format!("{} is not a CID: {e}", quote(text)))
 }
 
 #[async_trait]
@@ -182,7 +210,14 @@ impl Verifier for IpfsVerifier {
                 )
                 .await
             }
-            Err(failures) => unavailable(&what, &failures, self.unavailable_is_invalid),
+            Err(failures) if failures.iter().any(|f| f.error.expired()) => Verdict::from(Expired),
+            Err(failures) => unavailable(&what, &failures, self.danger),
         }
+    }
+
+    fn time_needed(&self) -> Option<Duration> {
+        let own = self.gateways.policy().total_timeout;
+        let inner = self.inner.as_ref().and_then(|v| v.time_needed());
+        Some(own.saturating_add(inner.unwrap_or_default()))
     }
 }

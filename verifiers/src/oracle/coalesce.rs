@@ -15,11 +15,10 @@ use std::{
 };
 
 use futures_util::future::{BoxFuture, FutureExt, Shared};
-use serde_json::Value;
 
-use super::fetch::FetchError;
+use super::fetch::{SourceAnswer, SourceError};
 
-type Answer = Result<Arc<Value>, FetchError>;
+type Answer = Result<Arc<SourceAnswer>, SourceError>;
 type SharedFetch = Shared<BoxFuture<'static, Answer>>;
 
 enum Slot {
@@ -30,7 +29,7 @@ enum Slot {
         started: Instant,
     },
     Fresh {
-        value: Arc<Value>,
+        value: Arc<SourceAnswer>,
         at: Instant,
     },
 }
@@ -119,7 +118,7 @@ mod tests {
         async move {
             hits.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(delay).await;
-            Ok(Arc::new(Value::from(1)))
+            Ok(Arc::new(SourceAnswer::empty()))
         }
         .boxed()
     }
@@ -206,7 +205,9 @@ mod tests {
             let hits = Arc::clone(hits);
             async move {
                 hits.fetch_add(1, Ordering::SeqCst);
-                Err(FetchError::TimedOut)
+                Err(SourceError::Fetch(crate::retrieval::FetchError::Status(
+                    503,
+                )))
             }
             .boxed()
         };

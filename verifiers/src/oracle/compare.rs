@@ -2,81 +2,40 @@
 //!
 //! Numbers pass when the difference is within the absolute bound *or* within
 //! the relative bound of the observed value (`|claimed − observed| ≤
-//! max(absolute, relative · |observed|)`); strings and booleans must be equal.
+//! max(absolute, relative · |observed|)`), computed exactly in decimal;
+//! strings and booleans must be equal.
 //! Only a disagreement between a well-formed claim and a decisive observation
 //! is `Invalid`; too few answers, or sources that disagree among themselves,
 //! leave the field undecided.
 
-use std::fmt;
-
-use serde_json::Value;
-
-use super::params::{Combine, Field, FieldKind, Tolerance};
-
-/// A value read from the proof or from a source.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Scalar {
-    Number(f64),
-    Text(String),
-    Bool(bool),
-}
-
-impl fmt::Display for Scalar {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Number(n) => write!(f, "{n}"),
-            Self::Text(s) => write!(f, "{s:?}"),
-            Self::Bool(b) => write!(f, "{b}"),
-        }
-    }
-}
-
-/// Reads a value of `kind`. Numbers may be JSON numbers or decimal strings
-/// (many price APIs quote prices as strings); NaN and infinities are refused.
-pub(crate) fn read(kind: FieldKind, value: &Value) -> Option<Scalar> {
-    match (kind, value) {
-        (FieldKind::Number, Value::Number(n)) => {
-            n.as_f64().filter(|x| x.is_finite()).map(Scalar::Number)
-        }
-        (FieldKind::Number, Value::String(s)) => {
-            let s = s.trim();
-            // `f64::from_str` also accepts "inf", "NaN" and "infinity".
-            if s.is_empty()
-                || !s
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
-            {
-                return None;
-            }
-            s.parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .map(Scalar::Number)
-        }
-        (FieldKind::String, Value::String(s)) => Some(Scalar::Text(s.clone())),
-        (FieldKind::Bool, Value::Bool(b)) => Some(Scalar::Bool(*b)),
-        _ => None,
-    }
-}
+use super::{
+    json::Scalar,
+    number::Decimal,
+    params::{Combine, Field, Tolerance},
+};
 
 impl Tolerance {
-    /// The largest allowed difference from `observed`.
-    pub(crate) fn allowed(&self, observed: f64) -> f64 {
-        let absolute = self.absolute.unwrap_or(0.0);
-        let relative = self.relative.map_or(0.0, |r| r * observed.abs());
+    /// The largest allowed difference from `observed`, exactly.
+    pub(crate) fn allowed(&self, observed: &Decimal) -> Decimal {
+        let absolute = self.absolute.clone().unwrap_or_else(Decimal::zero);
+        let relative = self
+            .relative
+            .as_ref()
+            .map_or_else(Decimal::zero, |r| r.times(&observed.abs()));
         absolute.max(relative)
     }
 
-    fn admits(&self, claimed: f64, observed: f64) -> bool {
-        (claimed - observed).abs() <= self.allowed(observed)
+    fn admits(&self, claimed: &Decimal, observed: &Decimal) -> bool {
+        claimed.distance(observed) <= self.allowed(observed)
     }
 
-    fn describe(&self, observed: f64) -> String {
-        match (self.absolute, self.relative) {
+    fn describe(&self, observed: &Decimal) -> String {
+        let percent = |r: &Decimal| r.times(&Decimal::from_integer(100));
+        match (&self.absolute, &self.relative) {
             (None, None) => "exact".into(),
             (Some(a), None) => format!("±{a}"),
-            (None, Some(r)) => format!("±{}% (±{})", r * 100.0, self.allowed(observed)),
-            (Some(a), Some(r)) => format!("±{a} or ±{}% (±{})", r * 100.0, self.allowed(observed)),
+            (None, Some(r)) => format!("±{}% (±{})", percent(r), self.allowed(observed)),
+            (Some(a), Some(r)) => format!("±{a} or ±{}% (±{})", percent(r), self.allowed(observed)),
         }
     }
 }
@@ -142,9 +101,7 @@ pub(crate) fn compare(
 
 fn agree(tolerance: &Tolerance, a: &Scalar, b: &Scalar) -> bool {
     match (a, b) {
-        (Scalar::Number(a), Scalar::Number(b)) => {
-            tolerance.admits(*a, *b) || tolerance.admits(*b, *a)
-        }
+        (Scalar::Number(a), Scalar::Number(b)) => tolerance.admits(a, b) || tolerance.admits(b, a),
         _ => a == b,
     }
 }
@@ -157,14 +114,14 @@ fn judge(
     from: &dyn Fn() -> String,
 ) -> FieldOutcome {
     let ok = match (claimed, observed) {
-        (Scalar::Number(c), Scalar::Number(o)) => field.tolerance.admits(*c, *o),
+        (Scalar::Number(c), Scalar::Number(o)) => field.tolerance.admits(c, o),
         _ => claimed == observed,
     };
     if ok {
         FieldOutcome::Agrees
     } else {
         let tolerance = match observed {
-            Scalar::Number(o) => field.tolerance.describe(*o),
+            Scalar::Number(o) => field.tolerance.describe(o),
             _ => "exact".into(),
         };
         FieldOutcome::Disagrees(format!(
@@ -176,25 +133,26 @@ fn judge(
     }
 }
 
-/// The median of numbers; for strings and booleans, the value a strict
-/// majority reports.
+/// The median of numbers (of an even count: the exact midpoint of the two
+/// middle ones); for strings and booleans, the value a strict majority
+/// reports.
 fn median(observed: &[(usize, Scalar)]) -> Option<Scalar> {
-    let mut numbers: Vec<f64> = observed
+    let mut numbers: Vec<&Decimal> = observed
         .iter()
         .filter_map(|(_, v)| match v {
-            Scalar::Number(n) => Some(*n),
+            Scalar::Number(n) => Some(n),
             _ => None,
         })
         .collect();
     if !numbers.is_empty() {
-        numbers.sort_by(f64::total_cmp);
+        numbers.sort();
         let mid = numbers.len() / 2;
         let upper = *numbers.get(mid)?;
         return Some(Scalar::Number(if numbers.len().is_multiple_of(2) {
             let lower = *numbers.get(mid.checked_sub(1)?)?;
-            lower / 2.0 + upper / 2.0
+            lower.midpoint(upper)
         } else {
-            upper
+            upper.clone()
         }));
     }
     observed.iter().find_map(|(_, candidate)| {
@@ -206,88 +164,130 @@ fn median(observed: &[(usize, Scalar)]) -> Option<Scalar> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oracle::params::FieldKind;
 
-    fn field(absolute: Option<f64>, relative: Option<f64>, required: usize) -> Field {
+    fn d(text: &str) -> Decimal {
+        Decimal::parse(text).unwrap()
+    }
+
+    fn n(text: &str) -> Scalar {
+        Scalar::Number(d(text))
+    }
+
+    fn field(absolute: Option<&str>, relative: Option<&str>, required: usize) -> Field {
         Field {
             name: "eth".into(),
             pointer: "/eth".into(),
             kind: FieldKind::Number,
-            tolerance: Tolerance { absolute, relative },
+            tolerance: Tolerance {
+                absolute: absolute.map(d),
+                relative: relative.map(d),
+            },
             providers: vec![(0, "/p".into()), (1, "/p".into()), (2, "/p".into())],
             required,
         }
     }
 
-    fn obs(values: &[f64]) -> Vec<(usize, Scalar)> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i, Scalar::Number(*v)))
-            .collect()
+    fn obs(values: &[&str]) -> Vec<(usize, Scalar)> {
+        values.iter().enumerate().map(|(i, v)| (i, n(v))).collect()
     }
 
     #[test]
     fn median_absorbs_one_outlier() {
-        let f = field(Some(1.0), None, 2);
-        let o = obs(&[3000.0, 3000.5, 9999.0]);
+        let f = field(Some("1"), None, 2);
+        let o = obs(&["3000", "3000.5", "9999"]);
         assert_eq!(
-            compare(&f, Combine::Median, &Scalar::Number(3000.2), &o),
+            compare(&f, Combine::Median, &n("3000.2"), &o),
             FieldOutcome::Agrees
         );
     }
 
     #[test]
     fn reason_names_field_claim_observation_and_tolerance() {
-        let f = field(None, Some(0.01), 2);
-        let o = obs(&[3000.0, 3000.0]);
-        let FieldOutcome::Disagrees(reason) =
-            compare(&f, Combine::Median, &Scalar::Number(3100.0), &o)
-        else {
+        let f = field(None, Some("0.01"), 2);
+        let o = obs(&["3000", "3000"]);
+        let FieldOutcome::Disagrees(reason) = compare(&f, Combine::Median, &n("3100.0"), &o) else {
             panic!("expected a disagreement");
         };
-        assert!(reason.contains("`eth`"), "{reason}");
-        assert!(reason.contains("claimed 3100"), "{reason}");
-        assert!(reason.contains("observed 3000"), "{reason}");
-        assert!(reason.contains("±1%"), "{reason}");
+        assert_eq!(
+            reason,
+            "field `eth` (/eth): claimed 3100, observed 3000 (median of 2 sources), tolerance ±1% (±30)"
+        );
     }
 
     #[test]
     fn either_bound_admits() {
         let t = Tolerance {
-            absolute: Some(5.0),
-            relative: Some(0.001),
+            absolute: Some(d("5")),
+            relative: Some(d("0.001")),
         };
-        assert!(t.admits(3004.0, 3000.0)); // absolute
-        assert!(t.admits(100_080.0, 100_000.0)); // relative: 100
-        assert!(!t.admits(3006.0, 3000.0));
+        assert!(t.admits(&d("3004"), &d("3000"))); // absolute
+        assert!(t.admits(&d("100080"), &d("100000"))); // relative: 100
+        assert!(!t.admits(&d("3006"), &d("3000")));
+    }
+
+    #[test]
+    fn rejects_a_claim_one_wei_past_the_tolerance() {
+        // 1 % of 3000 is exactly 30: the boundary is in, one unit of the
+        // 18th decimal past it is out (f64 cannot tell them apart).
+        let f = field(None, Some("0.01"), 1);
+        let o = obs(&["3000"]);
+        assert_eq!(
+            compare(&f, Combine::Median, &n("3030"), &o),
+            FieldOutcome::Agrees
+        );
+        assert!(matches!(
+            compare(&f, Combine::Median, &n("3030.000000000000000001"), &o),
+            FieldOutcome::Disagrees(_)
+        ));
+        assert_eq!(
+            3030.0f64, 3030.000000000000000001f64,
+            "what f64 made of the claim"
+        );
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_exact() {
+        let f = field(None, None, 2);
+        let o = obs(&["1000000000000000001", "1000000000000000002"]);
+        assert_eq!(
+            compare(&f, Combine::Median, &n("1000000000000000001.5"), &o),
+            FieldOutcome::Agrees
+        );
+        assert!(matches!(
+            compare(&f, Combine::Median, &n("1000000000000000001"), &o),
+            FieldOutcome::Disagrees(_)
+        ));
     }
 
     #[test]
     fn too_few_answers_is_unknown_not_invalid() {
-        let f = field(Some(1.0), None, 2);
-        let o = obs(&[1.0]);
-        assert!(matches!(
-            compare(&f, Combine::Median, &Scalar::Number(50.0), &o),
-            FieldOutcome::Unknown(_)
-        ));
+        let f = field(Some("1"), None, 2);
+        let o = obs(&["1"]);
+        assert_eq!(
+            compare(&f, Combine::Median, &n("50"), &o),
+            FieldOutcome::Unknown("field `eth`: 1 of 3 sources answered, 2 required".into())
+        );
     }
 
     #[test]
     fn disagreeing_sources_in_all_mode_is_unknown() {
-        let f = field(Some(1.0), None, 2);
-        let o = obs(&[100.0, 110.0]);
-        assert!(matches!(
-            compare(&f, Combine::All, &Scalar::Number(100.0), &o),
-            FieldOutcome::Unknown(_)
-        ));
-        let o = obs(&[100.0, 100.5]);
+        let f = field(Some("1"), None, 2);
+        let o = obs(&["100", "110"]);
         assert_eq!(
-            compare(&f, Combine::All, &Scalar::Number(100.4), &o),
+            compare(&f, Combine::All, &n("100"), &o),
+            FieldOutcome::Unknown(
+                "field `eth`: sources 0 (100) and 1 (110) disagree beyond the tolerance".into()
+            )
+        );
+        let o = obs(&["100", "100.5"]);
+        assert_eq!(
+            compare(&f, Combine::All, &n("100.4"), &o),
             FieldOutcome::Agrees
         );
         assert!(matches!(
-            compare(&f, Combine::All, &Scalar::Number(101.2), &o),
-            FieldOutcome::Disagrees(_)
+            compare(&f, Combine::All, &n("101.2"), &o),
+            FieldOutcome::Disagrees(r) if r.contains("claimed 101.2, observed 100 (source 0)")
         ));
     }
 
@@ -297,10 +297,12 @@ mod tests {
         f.kind = FieldKind::String;
         let t = |s: &str| Scalar::Text(s.into());
         let o = vec![(0, t("up")), (1, t("down"))];
-        assert!(matches!(
+        assert_eq!(
             compare(&f, Combine::Median, &t("up"), &o),
-            FieldOutcome::Unknown(_)
-        ));
+            FieldOutcome::Unknown(
+                "field `eth`: the sources disagree and no value has a majority".into()
+            )
+        );
         let o = vec![(0, t("up")), (1, t("up")), (2, t("down"))];
         assert_eq!(
             compare(&f, Combine::Median, &t("up"), &o),
@@ -308,23 +310,7 @@ mod tests {
         );
         assert!(matches!(
             compare(&f, Combine::Median, &t("down"), &o),
-            FieldOutcome::Disagrees(_)
+            FieldOutcome::Disagrees(r) if r.contains(r#"claimed "down", observed "up""#)
         ));
-    }
-
-    #[test]
-    fn rejects_non_finite_numbers_smuggled_as_strings() {
-        for s in ["NaN", "inf", "-infinity", "1e999", "", "0x10"] {
-            assert_eq!(
-                read(FieldKind::Number, &Value::String(s.into())),
-                None,
-                "{s}"
-            );
-        }
-        assert_eq!(
-            read(FieldKind::Number, &Value::String(" 12.5 ".into())),
-            Some(Scalar::Number(12.5))
-        );
-        assert_eq!(read(FieldKind::Bool, &Value::String("true".into())), None);
     }
 }

@@ -1,117 +1,85 @@
-//! Fetching one source: bounded in time (connect and total), in size (the body
-//! is streamed and reading stops at the cap) and in retries (exponential
-//! backoff). Every failure here is the attester's trouble, never the
-//! performer's: it ends as `Undecided`.
+//! One source's answer: fetched under the retrieval policy, then read once.
+//!
+//! Every failure here is the attester's trouble, never the performer's: it
+//! ends as `Undecided`. The values of every field a source provides are
+//! extracted from the answer's text when it arrives, so the answer cached
+//! for `cache_ttl_ms` costs nothing more per request.
 
 use std::sync::Arc;
 
-use reqwest::Client;
-use serde_json::Value;
+use tokio::time::Instant;
 
-use super::params::{FetchPolicy, Source};
+use super::{
+    json::{self, ReadError, Scalar},
+    params::{Field, Source},
+};
+use crate::retrieval::{FetchError, Fetcher};
 
 /// Why a source gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    /// The connection failed (refused, reset, DNS, TLS).
-    #[error("unreachable: {0}")]
-    Unreachable(String),
-    /// The source did not answer within the timeout.
-    #[error("timed out")]
-    TimedOut,
-    /// The source answered with a non-success HTTP status.
-    #[error("HTTP status {0}")]
-    Status(u16),
-    /// The body is larger than `max_response_bytes`.
-    #[error("response larger than {0} bytes")]
-    TooLarge(u64),
-    /// The body is not JSON.
-    #[error("response is not JSON: {0}")]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The source could not be fetched.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The body is not JSON (an HTML error page, a truncated answer).
+    #[error("the response is not JSON: {0}")]
     NotJson(String),
+    /// No source has this index in the config.
+    #[error("no source {0} is configured")]
+    NoSuchSource(usize),
 }
 
-impl FetchError {
-    /// Whether another attempt may succeed.
-    fn is_transient(&self) -> bool {
-        match self {
-            Self::Unreachable(_) | Self::TimedOut => true,
-            Self::Status(code) => *code == 429 || (500..600).contains(code),
-            Self::TooLarge(_) | Self::NotJson(_) => false,
+/// What one source answered: the value (or the problem) of each field it
+/// provides, read once from the answer's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceAnswer {
+    /// Indexed like the fields; `None` for fields this source does not
+    /// provide.
+    values: Vec<Option<Result<Scalar, ReadError>>>,
+}
+
+impl SourceAnswer {
+    /// Reads the fields `source` provides from a JSON body.
+    pub(crate) fn read(
+        source: &Source,
+        fields: &[Field],
+        body: &[u8],
+    ) -> Result<Self, SourceError> {
+        let root = json::document_bytes(body).map_err(|e| SourceError::NotJson(e.to_string()))?;
+        let mut values = vec![None; fields.len()];
+        for (index, pointer) in &source.provides {
+            let (Some(slot), Some(field)) = (values.get_mut(*index), fields.get(*index)) else {
+                continue;
+            };
+            *slot = Some(json::read(field.kind, json::pointer(root, pointer)));
         }
+        Ok(Self { values })
     }
 
-    fn from_reqwest(e: &reqwest::Error) -> Self {
-        if e.is_timeout() {
-            Self::TimedOut
-        } else {
-            // The chain of sources says "connection refused" where the top
-            // level only says "error sending request".
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(inner) = source {
-                message = format!("{message}: {inner}");
-                source = inner.source();
-            }
-            Self::Unreachable(message)
-        }
+    /// An answer providing no field (tests of the cache).
+    #[cfg(test)]
+    pub(crate) fn empty() -> Self {
+        Self { values: Vec::new() }
+    }
+
+    /// The value of field `index`, if this source provides it.
+    pub(crate) fn value(&self, index: usize) -> Option<&Result<Scalar, ReadError>> {
+        self.values.get(index)?.as_ref()
     }
 }
 
-/// A client configured with the policy's timeouts.
-pub(crate) fn client(policy: &FetchPolicy) -> Result<Client, reqwest::Error> {
-    Client::builder()
-        .connect_timeout(policy.connect_timeout)
-        .timeout(policy.timeout)
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .build()
-}
-
-/// One attempt: GET, check the status, stream the body up to the cap, parse.
-async fn fetch_once(client: &Client, source: &Source, cap: u64) -> Result<Value, FetchError> {
-    let mut response = client
-        .get(source.url.clone())
-        .headers(source.headers.clone())
-        .send()
-        .await
-        .map_err(|e| FetchError::from_reqwest(&e))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(FetchError::Status(status.as_u16()));
-    }
-    if response.content_length().is_some_and(|len| len > cap) {
-        return Err(FetchError::TooLarge(cap));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| FetchError::from_reqwest(&e))?
-    {
-        if (body.len() as u64).saturating_add(chunk.len() as u64) > cap {
-            return Err(FetchError::TooLarge(cap));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))
-}
-
-/// Fetches with retries; transient failures are retried after
-/// `backoff · 2^attempt`.
+/// Fetches and reads one source, with the policy's retries, within its total
+/// timeout.
 pub(crate) async fn fetch(
-    client: &Client,
+    fetcher: &Fetcher,
     source: &Source,
-    policy: &FetchPolicy,
-) -> Result<Arc<Value>, FetchError> {
-    let mut attempt = 0;
-    loop {
-        match fetch_once(client, source, policy.max_response_bytes).await {
-            Ok(value) => return Ok(Arc::new(value)),
-            Err(e) if e.is_transient() && attempt < policy.retries => {
-                let wait = policy.backoff.saturating_mul(1u32 << attempt.min(16));
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    fields: &[Field],
+) -> Result<Arc<SourceAnswer>, SourceError> {
+    let policy = fetcher.policy();
+    let deadline = Instant::now() + policy.total_timeout;
+    let body = fetcher
+        .get_bytes(&source.endpoint, deadline, policy.max_response_bytes)
+        .await?;
+    SourceAnswer::read(source, fields, &body).map(Arc::new)
 }

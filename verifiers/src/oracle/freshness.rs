@@ -1,12 +1,14 @@
 //! The proof's own timestamp must be close to the attester's clock, so a
-//! performer cannot replay yesterday's (correct at the time) prices.
+//! performer cannot replay yesterday's (correct at the time) prices. The
+//! timestamp is read and compared exactly, like every other number.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{
-    compare::{Scalar, read},
+    json::{self, Scalar},
+    number::Decimal,
     params::{FieldKind, FreshnessParams, TimeUnit},
 };
 
@@ -14,37 +16,39 @@ use super::{
 /// invalid.
 pub(crate) fn check(
     params: &FreshnessParams,
-    proof: &Value,
+    proof: &RawValue,
     now: SystemTime,
 ) -> Result<(), String> {
-    let Some(Scalar::Number(stamp)) = proof
-        .pointer(&params.pointer)
-        .and_then(|v| read(FieldKind::Number, v))
-    else {
-        return Err(format!(
-            "the proof has no numeric timestamp at `{}`",
-            params.pointer
-        ));
+    let stamp = match json::read(FieldKind::Number, json::pointer(proof, &params.pointer)) {
+        Ok(Scalar::Number(stamp)) => stamp,
+        Ok(_) | Err(_) => {
+            return Err(format!(
+                "the proof has no numeric timestamp at `{}`",
+                params.pointer
+            ));
+        }
     };
     let seconds = match params.unit {
-        TimeUnit::Seconds => stamp,
-        TimeUnit::Milliseconds => stamp / 1000.0,
+        TimeUnit::Seconds => stamp.clone(),
+        TimeUnit::Milliseconds => stamp.thousandth(),
     };
     // A clock before 1970 is the attester's problem; treat it as the epoch.
-    let now = now
+    let now_ms = now
         .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    let age = now - seconds;
-    // u64 -> f64 loses precision only beyond 2^53 seconds, far past any window.
-    let max = params.max_age_secs as f64;
+        .map_or(0, |d| d.as_millis())
+        .min(i128::MAX as u128) as i128;
+    let now = Decimal::from_integer(now_ms).thousandth();
+    let age = now.minus(&seconds);
+    let max = Decimal::from_integer(i128::from(params.max_age_secs));
     if age > max {
         Err(format!(
-            "the proof's timestamp {stamp} is {age:.0} s old, more than the allowed {max} s"
+            "the proof's timestamp {stamp} is {} s old, more than the allowed {max} s",
+            age.whole()
         ))
-    } else if -age > max {
+    } else if age.abs() > max {
         Err(format!(
-            "the proof's timestamp {stamp} is {:.0} s in the future, more than the allowed {max} s",
-            -age
+            "the proof's timestamp {stamp} is {} s in the future, more than the allowed {max} s",
+            age.abs().whole()
         ))
     } else {
         Ok(())
@@ -64,18 +68,31 @@ mod tests {
         }
     }
 
+    fn run(unit: TimeUnit, proof: &str) -> Result<(), String> {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        check(&params(unit), json::document(proof).unwrap(), now)
+    }
+
     #[test]
     fn rejects_replayed_stale_proof() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let proof = serde_json::json!({"ts": 1_700_000_000 - 61});
-        assert!(check(&params(TimeUnit::Seconds), &proof, now).is_err());
-        let proof = serde_json::json!({"ts": 1_700_000_000 - 60});
-        assert!(check(&params(TimeUnit::Seconds), &proof, now).is_ok());
-        let proof = serde_json::json!({"ts": 1_700_000_000_000u64 + 59_000});
-        assert!(check(&params(TimeUnit::Milliseconds), &proof, now).is_ok());
-        let proof = serde_json::json!({"ts": 1_700_000_000 + 3600});
-        assert!(check(&params(TimeUnit::Seconds), &proof, now).is_err());
-        let proof = serde_json::json!({"when": 1});
-        assert!(check(&params(TimeUnit::Seconds), &proof, now).is_err());
+        assert_eq!(
+            run(TimeUnit::Seconds, r#"{"ts": 1699999939}"#),
+            Err("the proof's timestamp 1699999939 is 61 s old, more than the allowed 60 s".into())
+        );
+        assert_eq!(run(TimeUnit::Seconds, r#"{"ts": 1699999940}"#), Ok(()));
+        assert_eq!(
+            run(TimeUnit::Milliseconds, r#"{"ts": 1700000059000}"#),
+            Ok(())
+        );
+        // One millisecond past the window is past it.
+        assert!(run(TimeUnit::Milliseconds, r#"{"ts": 1699999939999}"#).is_err());
+        assert_eq!(
+            run(TimeUnit::Seconds, r#"{"ts": "1700003600"}"#),
+            Err("the proof's timestamp 1700003600 is 3600 s in the future, more than the allowed 60 s".into())
+        );
+        assert_eq!(
+            run(TimeUnit::Seconds, r#"{"when": 1}"#),
+            Err("the proof has no numeric timestamp at `/ts`".into())
+        );
     }
 }

@@ -6,14 +6,19 @@
 //! What it trusts: the sources in the task definition, and nothing in the
 //! proof but the claimed values themselves. What it refuses: to vote invalid
 //! because of its own trouble. A source that is down, slow, answers with HTML,
-//! answers too much, or lacks the field leaves the verdict `Undecided`; only a
-//! well-formed claim outside the tolerance of a decisive observation is
-//! `Invalid`, with a reason naming the field, the claimed value, the observed
-//! value and the tolerance.
+//! answers too much, redirects where it may not, or lacks the field leaves
+//! the verdict `Undecided`; only a well-formed claim outside the tolerance of
+//! a decisive observation is `Invalid`, with a reason naming the field, the
+//! claimed value, the observed value and the tolerance.
 //!
-//! Fetching is bounded in time (connect and total timeouts), in size (the body
-//! is streamed and reading stops at `max_response_bytes`) and in retries
-//! (exponential backoff). Concurrent validations share one in-flight fetch per
+//! Numbers are compared exactly: the claim's and the sources' are read from
+//! their literal text into bounded exact decimals ([`Decimal`]), never
+//! through f64, so wei-sized values that differ in their last digit differ.
+//!
+//! Fetching follows the one policy of [`crate::retrieval`] (the `retrieval`
+//! params table: timeouts per attempt and in total, retries with backoff,
+//! redirects, size cap; secrets sent to their own origin only; URLs redacted
+//! in every cause). Concurrent validations share one in-flight fetch per
 //! source, and a successful answer is cached for `cache_ttl_ms`, so a burst of
 //! tasks costs the data provider one request.
 
@@ -21,19 +26,24 @@ mod coalesce;
 mod compare;
 mod fetch;
 mod freshness;
+mod json;
+mod number;
 mod params;
 
-use std::{sync::Arc, time::SystemTime};
+use std::{sync::Arc, time::Duration, time::SystemTime};
 
 use futures_util::{FutureExt, future::join_all};
-use serde_json::Value;
 use taskproof_core::{
     BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait,
 };
 
+use crate::retrieval::Fetcher;
 use coalesce::Coalescer;
-use compare::{FieldOutcome, Scalar};
-pub use fetch::FetchError;
+use compare::FieldOutcome;
+use json::{ReadError, Scalar};
+
+pub use fetch::{SourceAnswer, SourceError};
+pub use number::{Decimal, MAX_DIGITS, MAX_EXPONENT, MAX_NUMBER_CHARS, NumberError};
 pub use params::{
     Combine, FieldKind, FieldParams, FreshnessParams, OracleParams, SourceParams, TimeUnit,
 };
@@ -55,9 +65,9 @@ impl VerifierFactory for OracleFactory {
 /// A built `oracle` verifier: checked params, one HTTP client, one coalescer
 /// per source.
 pub struct OracleVerifier {
-    params: params::Checked,
-    client: reqwest::Client,
-    sources: Vec<(Arc<params::Source>, Coalescer)>,
+    params: Arc<params::Checked>,
+    fetcher: Fetcher,
+    coalescers: Vec<Coalescer>,
 }
 
 impl std::fmt::Debug for OracleVerifier {
@@ -69,7 +79,7 @@ impl std::fmt::Debug for OracleVerifier {
                     .params
                     .sources
                     .iter()
-                    .map(|s| s.url.as_str())
+                    .map(|s| s.endpoint.redacted())
                     .collect::<Vec<_>>(),
             )
             .field(
@@ -88,85 +98,95 @@ impl std::fmt::Debug for OracleVerifier {
 impl OracleVerifier {
     /// Builds from a task definition's params.
     pub fn from_context(ctx: &BuildContext<'_>) -> Result<Self, ConfigError> {
+        params::refuse_moved(ctx)?;
         let raw: OracleParams = ctx.params()?;
         let params = raw.check(ctx)?;
-        let client = fetch::client(&params.policy)
+        let fetcher = Fetcher::new(params.policy)
             .map_err(|e| ctx.error("", format!("cannot build the HTTP client: {e}")))?;
-        let stale_after = params.policy.worst_case();
-        let sources = params
+        let coalescers = params
             .sources
             .iter()
-            .map(|s| {
-                (
-                    Arc::new(s.clone()),
-                    Coalescer::new(params.coalesce, params.cache_ttl, stale_after),
+            .map(|_| {
+                Coalescer::new(
+                    params.coalesce,
+                    params.cache_ttl,
+                    params.policy.total_timeout,
                 )
             })
             .collect();
         Ok(Self {
-            params,
-            client,
-            sources,
+            params: Arc::new(params),
+            fetcher,
+            coalescers,
         })
     }
 
     /// Reads the claimed values from the proof, and checks its freshness
     /// against `now`. `Err` is the verdict for a malformed or stale proof.
     fn claims(&self, proof: &str, now: SystemTime) -> Result<Vec<Scalar>, Verdict> {
-        let proof: Value = serde_json::from_str(proof)
+        let proof = json::document(proof)
             .map_err(|e| Verdict::invalid(format!("proofOfTask is not JSON: {e}")))?;
         if let Some(f) = &self.params.freshness {
-            freshness::check(f, &proof, now).map_err(Verdict::invalid)?;
+            freshness::check(f, proof, now).map_err(Verdict::invalid)?;
         }
         self.params
             .fields
             .iter()
             .map(|field| {
-                proof
-                    .pointer(&field.pointer)
-                    .and_then(|v| compare::read(field.kind, v))
-                    .ok_or_else(|| {
-                        Verdict::invalid(format!(
+                json::read(field.kind, json::pointer(proof, &field.pointer)).map_err(|e| {
+                    Verdict::invalid(match e {
+                        ReadError::Number(e) => format!(
+                            "field `{}`: the claimed number at `{}` {e}",
+                            field.name, field.pointer
+                        ),
+                        ReadError::Missing | ReadError::WrongType => format!(
                             "field `{}`: the proof has no {} at `{}`",
                             field.name,
                             kind_name(field.kind),
                             field.pointer
-                        ))
+                        ),
                     })
+                })
             })
             .collect()
     }
 
     /// Compares the claims with the sources' answers (one per source, in
     /// config order).
-    fn compare(&self, claims: &[Scalar], answers: &[Result<Arc<Value>, FetchError>]) -> Verdict {
+    fn compare(
+        &self,
+        claims: &[Scalar],
+        answers: &[Result<Arc<SourceAnswer>, SourceError>],
+    ) -> Verdict {
         let mut unknown = Vec::new();
         let mut failed_sources = Vec::new();
+        let source_name = |i: usize| match self.params.sources.get(i) {
+            Some(s) => format!("source {i} ({})", s.endpoint.redacted()),
+            None => format!("source {i}"),
+        };
         for (i, answer) in answers.iter().enumerate() {
             if let Err(e) = answer {
-                failed_sources.push(format!("source {i}: {e}"));
+                failed_sources.push(format!("{}: {e}", source_name(i)));
             }
         }
         let mut disagreements = Vec::new();
-        for (field, claimed) in self.params.fields.iter().zip(claims) {
-            let observed: Vec<(usize, Scalar)> = field
-                .providers
-                .iter()
-                .filter_map(|(i, pointer)| {
-                    let value = answers.get(*i)?.as_ref().ok()?;
-                    let read = value
-                        .pointer(pointer)
-                        .and_then(|v| compare::read(field.kind, v));
-                    if read.is_none() {
-                        failed_sources.push(format!(
-                            "source {i}: no {} at `{pointer}` for field `{}`",
-                            kind_name(field.kind),
-                            field.name
-                        ));
-                    }
-                    read.map(|v| (*i, v))
-                })
-                .collect();
+        for (index, (field, claimed)) in self.params.fields.iter().zip(claims).enumerate() {
+            let mut observed: Vec<(usize, Scalar)> = Vec::new();
+            for (i, pointer) in &field.providers {
+                let Some(Ok(answer)) = answers.get(*i) else {
+                    continue;
+                };
+                match answer.value(index) {
+                    Some(Ok(value)) => observed.push((*i, value.clone())),
+                    Some(Err(e)) => failed_sources.push(format!(
+                        "{}: {e} at `{pointer}` for field `{}` (a {} is needed)",
+                        source_name(*i),
+                        field.name,
+                        kind_name(field.kind)
+                    )),
+                    None => {}
+                }
+            }
             match compare::compare(field, self.params.combine, claimed, &observed) {
                 FieldOutcome::Agrees => {}
                 FieldOutcome::Disagrees(reason) => disagreements.push(reason),
@@ -183,24 +203,43 @@ impl OracleVerifier {
         }
     }
 
+    /// Reads a body as source `source` (its index in the config) would have
+    /// answered it: what [`OracleVerifier::judge`] takes. Benches and
+    /// embedders that fetch by themselves call it.
+    pub fn read_answer(&self, source: usize, body: &[u8]) -> Result<SourceAnswer, SourceError> {
+        let Some(s) = self.params.sources.get(source) else {
+            return Err(SourceError::NoSuchSource(source));
+        };
+        SourceAnswer::read(s, &self.params.fields, body)
+    }
+
     /// The local part of a verification, without the network: judges `proof`
     /// against answers already fetched (one per configured source, in order).
     /// [`Verifier::verify`] is this plus fetching; benches and embedders call it
     /// directly.
-    pub fn judge(&self, proof: &str, answers: &[Result<Arc<Value>, FetchError>]) -> Verdict {
+    pub fn judge(
+        &self,
+        proof: &str,
+        answers: &[Result<Arc<SourceAnswer>, SourceError>],
+    ) -> Verdict {
         match self.claims(proof, SystemTime::now()) {
             Ok(claims) => self.compare(&claims, answers),
             Err(verdict) => verdict,
         }
     }
 
-    async fn fetch_all(&self) -> Vec<Result<Arc<Value>, FetchError>> {
-        join_all(self.sources.iter().map(|(source, coalescer)| {
-            coalescer.get(|| {
-                let client = self.client.clone();
-                let source = Arc::clone(source);
-                let policy = self.params.policy;
-                async move { fetch::fetch(&client, &source, &policy).await }.boxed()
+    async fn fetch_all(&self) -> Vec<Result<Arc<SourceAnswer>, SourceError>> {
+        join_all(self.coalescers.iter().enumerate().map(|(i, coalescer)| {
+            coalescer.get(move || {
+                let fetcher = self.fetcher.clone();
+                let params = Arc::clone(&self.params);
+                async move {
+                    let Some(source) = params.sources.get(i) else {
+                        return Err(SourceError::NoSuchSource(i));
+                    };
+                    fetch::fetch(&fetcher, source, &params.fields).await
+                }
+                .boxed()
             })
         }))
         .await
@@ -209,7 +248,7 @@ impl OracleVerifier {
 
 fn kind_name(kind: FieldKind) -> &'static str {
     match kind {
-        FieldKind::Number => "finite number",
+        FieldKind::Number => "decimal number",
         FieldKind::String => "string",
         FieldKind::Bool => "boolean",
     }
@@ -225,5 +264,9 @@ impl Verifier for OracleVerifier {
         };
         let answers = self.fetch_all().await;
         self.compare(&claims, &answers)
+    }
+
+    fn time_needed(&self) -> Option<Duration> {
+        Some(self.params.policy.total_timeout)
     }
 }

@@ -3,12 +3,14 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use reqwest::{
-    Url,
-    header::{HeaderMap, HeaderName, HeaderValue},
-};
 use serde::Deserialize;
 use taskproof_core::{BuildContext, ConfigError};
+
+use super::number::Decimal;
+use crate::retrieval::{
+    BACKOFF_MS, CONNECT_TIMEOUT_MS, Defaults, Endpoint, MAX_RESPONSE_BYTES, RETRIES,
+    RetrievalParams, RetrievalPolicy, TIMEOUT_MS, refuse_moved_keys,
+};
 
 /// The params of an `oracle` task definition.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,24 +31,9 @@ pub struct OracleParams {
     /// When set, the proof must carry a recent timestamp.
     #[serde(default)]
     pub freshness: Option<FreshnessParams>,
-    /// TCP (and TLS) connect timeout per attempt, in milliseconds.
-    #[serde(default = "default_connect_timeout_ms")]
-    pub connect_timeout_ms: u64,
-    /// Whole-request timeout per attempt (connect, headers and body), in
-    /// milliseconds.
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-    /// Further attempts after a failed one (connection error, timeout, HTTP
-    /// 429 or 5xx).
-    #[serde(default = "default_retries")]
-    pub retries: u32,
-    /// The wait before the first retry, doubled for each further one.
-    #[serde(default = "default_backoff_ms")]
-    pub backoff_ms: u64,
-    /// The largest response body read from a source; a larger one is cut off
-    /// and the source counts as failed.
-    #[serde(default = "default_max_response_bytes")]
-    pub max_response_bytes: u64,
+    /// How sources are fetched: timeouts, retries, redirects, size cap.
+    #[serde(default)]
+    pub retrieval: RetrievalParams,
     /// Concurrent validations share one in-flight fetch per source.
     #[serde(default = "default_true")]
     pub coalesce: bool,
@@ -55,21 +42,18 @@ pub struct OracleParams {
     pub cache_ttl_ms: u64,
 }
 
-fn default_connect_timeout_ms() -> u64 {
-    2_000
-}
-fn default_timeout_ms() -> u64 {
-    5_000
-}
-fn default_retries() -> u32 {
-    1
-}
-fn default_backoff_ms() -> u64 {
-    200
-}
-fn default_max_response_bytes() -> u64 {
-    1024 * 1024
-}
+/// The `retrieval` defaults of `oracle`: two attempts of one source fit
+/// under the node's default 10 s deadline.
+const DEFAULTS: Defaults = Defaults {
+    connect_timeout_ms: 2_000,
+    attempt_timeout_ms: 5_000,
+    total_timeout_ms: 8_000,
+    retries: 1,
+    backoff_ms: 200,
+    max_redirects: 3,
+    max_response_bytes: 1024 * 1024,
+};
+
 fn default_true() -> bool {
     true
 }
@@ -81,9 +65,11 @@ fn default_cache_ttl_ms() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceParams {
-    /// An `http` or `https` URL answering with JSON.
+    /// An `http` or `https` URL answering with JSON. A userinfo is sent as
+    /// basic auth, to this URL's origin only.
     pub url: String,
-    /// Extra request headers (an API key, `accept`).
+    /// Extra request headers (an API key, `accept`), sent to this URL's
+    /// origin only, never after a redirect elsewhere.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// For each compared field this source provides: a JSON pointer
@@ -100,13 +86,14 @@ pub struct FieldParams {
     /// The value's type; numbers may also be written as decimal strings.
     #[serde(rename = "type", default)]
     pub kind: FieldKind,
-    /// Largest allowed absolute difference (numbers only).
+    /// Largest allowed absolute difference (numbers only): a TOML number, or
+    /// a decimal string for values no float holds.
     #[serde(default)]
-    pub absolute: Option<f64>,
+    pub absolute: Option<Decimal>,
     /// Largest allowed difference relative to the observed value, e.g. `0.01`
     /// for 1 % (numbers only).
     #[serde(default)]
-    pub relative: Option<f64>,
+    pub relative: Option<Decimal>,
 }
 
 /// A field's type.
@@ -176,40 +163,18 @@ pub(crate) struct Field {
 /// Allowed difference between a claim and an observation: within the absolute
 /// bound *or* within the relative bound (of the observed value); exact when
 /// neither is given.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Tolerance {
-    pub(crate) absolute: Option<f64>,
-    pub(crate) relative: Option<f64>,
+    pub(crate) absolute: Option<Decimal>,
+    pub(crate) relative: Option<Decimal>,
 }
 
 /// A source ready to fetch.
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
-    pub(crate) url: Url,
-    pub(crate) headers: HeaderMap,
-}
-
-/// Network behaviour.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct FetchPolicy {
-    pub(crate) connect_timeout: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) retries: u32,
-    pub(crate) backoff: Duration,
-    pub(crate) max_response_bytes: u64,
-}
-
-impl FetchPolicy {
-    /// The longest a fetch with every retry can take.
-    pub(crate) fn worst_case(&self) -> Duration {
-        let attempts = self.retries.saturating_add(1);
-        let backoffs = (0..self.retries).fold(Duration::ZERO, |total, i| {
-            total.saturating_add(self.backoff.saturating_mul(1u32 << i.min(16)))
-        });
-        self.timeout
-            .saturating_mul(attempts)
-            .saturating_add(backoffs)
-    }
+    pub(crate) endpoint: Endpoint,
+    /// The fields this source provides: (index into the fields, pointer).
+    pub(crate) provides: Vec<(usize, String)>,
 }
 
 /// The params after every load-time check.
@@ -219,13 +184,10 @@ pub(crate) struct Checked {
     pub(crate) fields: Vec<Field>,
     pub(crate) combine: Combine,
     pub(crate) freshness: Option<FreshnessParams>,
-    pub(crate) policy: FetchPolicy,
+    pub(crate) policy: RetrievalPolicy,
     pub(crate) coalesce: bool,
     pub(crate) cache_ttl: Duration,
 }
-
-/// At most this many retries: a retry storm is what the cache is there to avoid.
-const MAX_RETRIES: u32 = 10;
 
 fn check_pointer(ctx: &BuildContext<'_>, key: &str, pointer: &str) -> Result<(), ConfigError> {
     if pointer.is_empty() || pointer.starts_with('/') {
@@ -243,12 +205,27 @@ fn check_pointer(ctx: &BuildContext<'_>, key: &str, pointer: &str) -> Result<(),
 fn check_tolerance(
     ctx: &BuildContext<'_>,
     key: &str,
-    value: Option<f64>,
+    value: Option<&Decimal>,
 ) -> Result<(), ConfigError> {
     match value {
-        Some(v) if !v.is_finite() || v < 0.0 => Err(ctx.error(key, "must be a finite number >= 0")),
+        Some(v) if v.is_negative() => Err(ctx.error(key, "must be a number >= 0")),
         _ => Ok(()),
     }
+}
+
+/// Refuses the keys that moved into the `retrieval` table, before the
+/// params are read (where they would be unknown fields with no hint).
+pub(crate) fn refuse_moved(ctx: &BuildContext<'_>) -> Result<(), ConfigError> {
+    refuse_moved_keys(
+        ctx,
+        &[
+            TIMEOUT_MS,
+            CONNECT_TIMEOUT_MS,
+            RETRIES,
+            BACKOFF_MS,
+            MAX_RESPONSE_BYTES,
+        ],
+    )
 }
 
 impl OracleParams {
@@ -260,39 +237,32 @@ impl OracleParams {
             return Err(ctx.error("fields", "at least one field is required"));
         }
         let mut sources = Vec::with_capacity(self.sources.len());
+        let field_index = |name: &str| self.fields.keys().position(|f| f == name);
         for (i, source) in self.sources.iter().enumerate() {
-            let url = Url::parse(&source.url)
-                .map_err(|e| ctx.error(&format!("sources[{i}].url"), format!("not a URL: {e}")))?;
-            if url.scheme() != "http" && url.scheme() != "https" {
-                return Err(ctx.error(
-                    &format!("sources[{i}].url"),
-                    "only http and https sources are supported",
-                ));
-            }
-            let mut headers = HeaderMap::new();
-            for (name, value) in &source.headers {
-                let key = format!("sources[{i}].headers.{name}");
-                let name = HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|e| ctx.error(&key, format!("not a header name: {e}")))?;
-                let value = HeaderValue::from_str(value)
-                    .map_err(|e| ctx.error(&key, format!("not a header value: {e}")))?;
-                headers.insert(name, value);
-            }
+            let endpoint = Endpoint::parse(
+                ctx,
+                &format!("sources[{i}].url"),
+                &source.url,
+                &format!("sources[{i}].headers"),
+                &source.headers,
+            )?;
+            let mut provides = Vec::new();
             for (field, pointer) in &source.fields {
                 let key = format!("sources[{i}].fields.{field}");
-                if !self.fields.contains_key(field) {
+                let Some(index) = field_index(field) else {
                     return Err(ctx.error(&key, format!("`{field}` is not one of `fields`")));
-                }
+                };
                 check_pointer(ctx, &key, pointer)?;
+                provides.push((index, pointer.clone()));
             }
-            sources.push(Source { url, headers });
+            sources.push(Source { endpoint, provides });
         }
         let mut fields = Vec::with_capacity(self.fields.len());
         for (name, field) in &self.fields {
             let key = format!("fields.{name}");
             check_pointer(ctx, &format!("{key}.pointer"), &field.pointer)?;
-            check_tolerance(ctx, &format!("{key}.absolute"), field.absolute)?;
-            check_tolerance(ctx, &format!("{key}.relative"), field.relative)?;
+            check_tolerance(ctx, &format!("{key}.absolute"), field.absolute.as_ref())?;
+            check_tolerance(ctx, &format!("{key}.relative"), field.relative.as_ref())?;
             if field.kind != FieldKind::Number
                 && (field.absolute.is_some() || field.relative.is_some())
             {
@@ -326,8 +296,8 @@ impl OracleParams {
                 pointer: field.pointer.clone(),
                 kind: field.kind,
                 tolerance: Tolerance {
-                    absolute: field.absolute,
-                    relative: field.relative,
+                    absolute: field.absolute.clone(),
+                    relative: field.relative.clone(),
                 },
                 providers,
                 required,
@@ -336,30 +306,13 @@ impl OracleParams {
         if let Some(f) = &self.freshness {
             check_pointer(ctx, "freshness.pointer", &f.pointer)?;
         }
-        if self.connect_timeout_ms == 0 {
-            return Err(ctx.error("connect_timeout_ms", "must be greater than 0"));
-        }
-        if self.timeout_ms == 0 {
-            return Err(ctx.error("timeout_ms", "must be greater than 0"));
-        }
-        if self.retries > MAX_RETRIES {
-            return Err(ctx.error("retries", format!("at most {MAX_RETRIES}")));
-        }
-        if self.max_response_bytes == 0 {
-            return Err(ctx.error("max_response_bytes", "must be greater than 0"));
-        }
+        let policy = self.retrieval.check(ctx, DEFAULTS)?;
         Ok(Checked {
             sources,
             fields,
             combine: self.combine,
             freshness: self.freshness,
-            policy: FetchPolicy {
-                connect_timeout: Duration::from_millis(self.connect_timeout_ms),
-                timeout: Duration::from_millis(self.timeout_ms),
-                retries: self.retries,
-                backoff: Duration::from_millis(self.backoff_ms),
-                max_response_bytes: self.max_response_bytes,
-            },
+            policy,
             coalesce: self.coalesce,
             cache_ttl: Duration::from_millis(self.cache_ttl_ms),
         })

@@ -1,112 +1,95 @@
-//! Content retrieved over HTTP and handed on: limits, streaming, composition.
+//! Fetching over HTTP for the kinds that check the outside world (`oracle`)
+//! or content a proof names (`ipfs`, `eigenda`): one client, one URL check,
+//! one redirect policy, one size cap, one way to show a URL, and typed errors.
 //!
-//! Kinds whose proof of task *names* content (an IPFS CID, an EigenDA blob
-//! commitment) fetch it from endpoints the attester configured, check it
-//! against the name, then optionally hand it to an inner verifier
-//! (`then = { verifier, params }`) as that verifier's proof of task. Nothing a
-//! server sends is trusted: bodies are streamed with a size cap and time
-//! limits, and a server that fails or lies only makes the attester
-//! [`Verdict::Undecided`] — unless the task definition opts in to treating
-//! unavailable content as invalid.
+//! What it trusts: the URLs, headers and limits of the attester's own
+//! config. What it does not trust: anything a server sends — its status, its
+//! redirects, its length, its pace. Bodies are streamed under a size cap and
+//! time limits; a server that fails or lies only makes the attester
+//! [`Verdict::Undecided`], unless the task definition opened the
+//! `danger = { unavailable_is_invalid = true }` door. Secrets in a configured
+//! URL or its headers go only to that URL's origin and are never shown: every
+//! URL in an error, a cause or a log is a [`RedactedUrl`].
+//!
+//! Kinds whose proof *names* content hand it on, once checked, to an optional
+//! inner verifier (`then = { verifier, params }`) as its proof of task.
 
-use std::{io, sync::Arc, time::Duration};
+// Each kind uses its part of this layer: a build with only some kinds
+// leaves the others' parts unused.
+#![cfg_attr(
+    not(all(feature = "oracle", feature = "ipfs", feature = "eigenda")),
+    allow(dead_code, unused_imports)
+)]
+
+mod endpoint;
+mod fetch;
+mod params;
+
+use std::{collections::BTreeMap, fmt, io, sync::Arc};
 
 use futures_util::StreamExt;
-use taskproof_core::{BuildContext, ConfigError, InnerVerifier, Task, Verdict, Verifier};
+use taskproof_core::{
+    BuildContext, ConfigError, InnerVerifier, Task, Verdict, Verifier,
+    deadline::{Deadline, Expired},
+};
 use tokio::sync::mpsc;
 
-/// The default `connect_timeout_ms` of the kinds that retrieve content.
-pub(crate) fn default_connect_timeout_ms() -> u64 {
-    3_000
-}
+pub use endpoint::{Endpoint, RedactedUrl};
+pub use fetch::{FetchError, Fetcher, RedirectError, Timeout, Transient};
+pub use params::{DangerParams, MAX_REDIRECTS, MAX_RETRIES, RetrievalParams, RetrievalPolicy};
 
-/// The default `timeout_ms` (all endpoints together) of the kinds that
-/// retrieve content.
-pub(crate) fn default_timeout_ms() -> u64 {
-    20_000
-}
+pub(crate) use fetch::check_announced_length;
+pub(crate) use params::{
+    BACKOFF_MS, CONNECT_TIMEOUT_MS, Defaults, MAX_RESPONSE_BYTES, Moved, RETRIES, TIMEOUT_MS,
+    UNAVAILABLE_IS_INVALID, refuse_moved_keys,
+};
 
-/// Size and time limits on one retrieval.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetrievalLimits {
-    /// The largest content accepted, in bytes.
-    pub max_size: u64,
-    /// How long connecting to one endpoint may take.
-    pub connect_timeout: Duration,
-    /// How long the whole retrieval, every endpoint included, may take.
-    pub timeout: Duration,
-}
-
-impl RetrievalLimits {
-    /// Checks a kind's endpoint list (`key`: at least one, each http(s)) and
-    /// its limits (each greater than 0), and returns the limits.
-    pub(crate) fn from_params(
-        ctx: &BuildContext<'_>,
-        key: &str,
-        urls: &[String],
-        max_size_bytes: u64,
-        connect_timeout_ms: u64,
-        timeout_ms: u64,
-    ) -> Result<Self, ConfigError> {
-        if urls.is_empty() {
-            return Err(ctx.error(key, "give at least one URL"));
-        }
-        for (i, url) in urls.iter().enumerate() {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ctx.error(
-                    &format!("{key}[{i}]"),
-                    format!("`{url}` is not an http(s) URL"),
-                ));
-            }
-        }
-        if max_size_bytes == 0 || timeout_ms == 0 || connect_timeout_ms == 0 {
-            return Err(ctx.error(
-                "",
-                "max_size_bytes, timeout_ms and connect_timeout_ms must be greater than 0",
-            ));
-        }
-        Ok(Self {
-            max_size: max_size_bytes,
-            connect_timeout: Duration::from_millis(connect_timeout_ms),
-            timeout: Duration::from_millis(timeout_ms),
-        })
+/// Checks a kind's list of endpoint URLs (param `key`): at least one, each
+/// http(s). They carry no custom headers; a userinfo is sent as basic auth.
+pub(crate) fn endpoints(
+    ctx: &BuildContext<'_>,
+    key: &str,
+    urls: &[String],
+) -> Result<Vec<Endpoint>, ConfigError> {
+    if urls.is_empty() {
+        return Err(ctx.error(key, "give at least one URL"));
     }
-
-    /// The HTTP client these limits call for.
-    pub(crate) fn client(&self) -> Result<reqwest::Client, String> {
-        reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            .redirect(reqwest::redirect::Policy::limited(4))
-            .user_agent(concat!("taskproof/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())
-    }
+    let none = BTreeMap::new();
+    urls.iter()
+        .enumerate()
+        .map(|(i, url)| Endpoint::parse(ctx, &format!("{key}[{i}]"), url, "", &none))
+        .collect()
 }
 
-/// Why one endpoint did not deliver the content.
+/// Why one endpoint did not deliver.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EndpointFailure {
-    /// The endpoint, as configured.
-    pub endpoint: String,
+pub struct EndpointFailure<E> {
+    /// The endpoint, redacted.
+    pub endpoint: RedactedUrl,
     /// What went wrong.
-    pub reason: String,
+    pub error: E,
+}
+
+impl<E: fmt::Display> fmt::Display for EndpointFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.endpoint, self.error)
+    }
 }
 
 /// The verdict when no endpoint delivered: Undecided, naming every endpoint
-/// and why; Invalid only when the task definition opted in.
-pub(crate) fn unavailable(
+/// and why; Invalid only behind the `danger` door.
+pub(crate) fn unavailable<E: fmt::Display>(
     what: &str,
-    failures: &[EndpointFailure],
-    unavailable_is_invalid: bool,
+    failures: &[EndpointFailure<E>],
+    danger: DangerParams,
 ) -> Verdict {
     let detail = failures
         .iter()
-        .map(|f| format!("{}: {}", f.endpoint, f.reason))
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
     let message = format!("{what} could not be retrieved ({detail})");
-    if unavailable_is_invalid {
+    if danger.unavailable_is_invalid {
         Verdict::invalid(message)
     } else {
         Verdict::undecided(message)
@@ -150,9 +133,31 @@ pub(crate) async fn hand_on(
     }
 }
 
-/// A blocking [`io::Read`] over an HTTP body pumped by an async task.
+/// What stopped a [`BodyReader`]: the peer, or the verification's deadline.
+#[derive(Debug)]
+pub(crate) enum Stopped {
+    Fetch(FetchError),
+    Expired,
+}
+
+/// Why a [`BodyReader`] read failed, if it was the reader's own doing (and
+/// not the parser's that reads from it).
+pub(crate) fn stopped_by(e: &io::Error) -> Option<Stopped> {
+    let inner = e.get_ref()?;
+    if let Some(fetch) = inner.downcast_ref::<FetchError>() {
+        Some(Stopped::Fetch(fetch.clone()))
+    } else if inner.downcast_ref::<Expired>().is_some() {
+        Some(Stopped::Expired)
+    } else {
+        None
+    }
+}
+
+/// A blocking [`io::Read`] over an HTTP body pumped by an async task. Each
+/// chunk checks the verification's deadline, so the hashing and walking fed
+/// by it stop when the verification is abandoned.
 pub(crate) struct BodyReader {
-    chunks: mpsc::Receiver<Result<bytes::Bytes, String>>,
+    chunks: mpsc::Receiver<Result<bytes::Bytes, FetchError>>,
     current: bytes::Bytes,
     received: u64,
     max_size: u64,
@@ -161,16 +166,14 @@ pub(crate) struct BodyReader {
 impl io::Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.current.is_empty() {
+            taskproof_core::deadline::check().map_err(io::Error::other)?;
             match self.chunks.blocking_recv() {
                 None => return Ok(0),
                 Some(Err(e)) => return Err(io::Error::other(e)),
                 Some(Ok(chunk)) => {
                     self.received += chunk.len() as u64;
                     if self.received > self.max_size {
-                        return Err(io::Error::other(format!(
-                            "the response exceeds the {}-byte limit",
-                            self.max_size
-                        )));
+                        return Err(io::Error::other(FetchError::TooLarge(self.max_size)));
                     }
                     self.current = chunk;
                 }
@@ -185,25 +188,28 @@ impl io::Read for BodyReader {
     }
 }
 
-/// Streams `response`'s body into `work`, run on a blocking thread, and
-/// returns its result. `max_size` caps the bytes read (the body of a CAR is a
-/// little larger than the file it holds: callers allow for it).
+/// The blocking worker of [`stream_body`] panicked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the verification worker failed")]
+pub struct WorkerPanicked;
+
+/// Streams `response`'s body into `work`, run on a blocking thread under the
+/// current verification's [`Deadline`], and returns its result. `max_size`
+/// caps the bytes read (the body of a CAR is a little larger than the file it
+/// holds: callers allow for it); a larger announced length is refused before
+/// reading.
 ///
 /// The blocking thread is tokio's, not the CPU pool's: it is paced by the
 /// network, and holding a CPU permit while a slow server trickles bytes would
-/// stall every other verification. Its hashing is bounded by `max_size`.
+/// stall every other verification. Its work is bounded by `max_size`, and it
+/// stops at the next chunk once the deadline passes, or as soon as this
+/// future is dropped (the channel closes).
 pub(crate) async fn stream_body<T: Send + 'static>(
     response: reqwest::Response,
     max_size: u64,
     work: impl FnOnce(BodyReader) -> T + Send + 'static,
-) -> Result<T, String> {
-    if let Some(len) = response.content_length()
-        && len > max_size
-    {
-        return Err(format!(
-            "the response announces {len} bytes, over the {max_size}-byte limit"
-        ));
-    }
+) -> Result<Result<T, WorkerPanicked>, FetchError> {
+    check_announced_length(&response, max_size)?;
     let (tx, rx) = mpsc::channel(16);
     let reader = BodyReader {
         chunks: rx,
@@ -211,10 +217,11 @@ pub(crate) async fn stream_body<T: Send + 'static>(
         received: 0,
         max_size,
     };
-    let worker = tokio::task::spawn_blocking(move || work(reader));
+    let deadline = Deadline::current();
+    let worker = tokio::task::spawn_blocking(move || deadline.enter(|| work(reader)));
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
-        let item = chunk.map_err(|e| format!("the response broke off: {e}"));
+        let item = chunk.map_err(FetchError::broken_off);
         let failed = item.is_err();
         if tx.send(item).await.is_err() || failed {
             // The worker stopped reading (it has its answer or gave up).
@@ -222,18 +229,5 @@ pub(crate) async fn stream_body<T: Send + 'static>(
         }
     }
     drop(tx);
-    worker
-        .await
-        .map_err(|e| format!("the verification worker failed: {e}"))
-}
-
-/// A short, stable account of a failed HTTP request, for Undecided causes.
-pub(crate) fn describe(e: &reqwest::Error) -> String {
-    if e.is_connect() {
-        format!("cannot connect: {e}")
-    } else if e.is_timeout() {
-        "timed out".into()
-    } else {
-        e.to_string()
-    }
+    Ok(worker.await.map_err(|_| WorkerPanicked))
 }
