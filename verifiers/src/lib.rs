@@ -11,6 +11,7 @@
 //! | `oracle` | `oracle` | claimed JSON values against the attester's own sources, within tolerance |
 //! | `location` | `location` | Astral location attestations (EAS off-chain, EIP-712) against geofences |
 //! | `groth16` | `groth16` | circom/snarkjs Groth16 proofs over BN254, batched |
+//! | `tls` | `tls` | TLS session proofs: Reclaim attestor claims, TLS 1.3 handshake transcripts |
 //!
 //! [`builtin_registry`] returns a [`Registry`] holding every kind compiled in.
 
@@ -35,6 +36,8 @@ mod msm_table;
 pub mod oracle;
 #[cfg(any(feature = "oracle", feature = "ipfs", feature = "eigenda"))]
 pub mod retrieval;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// A registry with every built-in kind enabled by cargo features.
 pub fn builtin_registry() -> Registry {
@@ -59,5 +62,7 @@ pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     registry.register(oracle::OracleFactory)?;
     #[cfg(feature = "location")]
     registry.register(location::LocationFactory)?;
+    #[cfg(feature = "tls")]
+    registry.register(tls::TlsFactory)?;
     Ok(())
 }
