@@ -926,3 +926,130 @@ async fn ambiguous_or_malleable_requests_are_refused() {
         );
     }
 }
+
+fn check_config(text: &str) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("taskproof.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_taskproof"))
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn bundled_config() -> String {
+    std::fs::read_to_string(format!("{ROOT}/taskproof.toml"))
+        .unwrap()
+        .replace("\"fixtures/", &format!("\"{ROOT}/fixtures/"))
+}
+
+/// The README's "Adding a task definition" example, appended to the bundled
+/// config, passes `check-config` (its `minimum_voting_power` once failed to
+/// load at all), with a uint256 minimum too.
+#[test]
+fn the_readmes_task_definition_example_passes_check_config() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let section = readme
+        .split("## Adding a task definition")
+        .nth(1)
+        .expect("the README has the section");
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section shows a TOML example");
+    let (code, out, err) = check_config(&format!("{}\n{example}", bundled_config()));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("my-airdrop"), "{out}");
+    let big = example.replace(
+        "minimum_voting_power = 0 ",
+        "minimum_voting_power = \"115792089237316195423570985008687907853269984665640564039457584007913129639935\" ",
+    );
+    assert_ne!(big, example, "the example sets minimum_voting_power");
+    let (code, out, err) = check_config(&format!("{}\n{big}", bundled_config()));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("minimum voting power 1157920892"), "{out}");
+}
+
+/// Configs that would make a useless or silently broken node are refused at
+/// load, with the key named.
+#[test]
+fn check_config_refuses_what_would_never_work() {
+    let definition = "[[task_definitions]]\nid = 2\nname = \"ct\"\nverifier = \"merkle\"\nparams = { scheme = \"rfc6962\", root = \"0x5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328\", tree_size = 8 }\n";
+    let (code, _, err) = check_config("[node]\nlisten = \"127.0.0.1:4002\"\n");
+    assert_eq!(code, Some(3));
+    assert!(err.contains("no task definitions"), "{err}");
+    let (code, _, err) = check_config(&format!("[node]\nmax_body_bytes = 0\n{definition}"));
+    assert_eq!(code, Some(3));
+    assert!(
+        err.contains("`node.max_body_bytes`: must be greater than 0"),
+        "{err}"
+    );
+    let (code, _, err) = check_config(&format!("[node]\nidle_timeout_ms = 0\n{definition}"));
+    assert_eq!(code, Some(3));
+    assert!(err.contains("`node.idle_timeout_ms`"), "{err}");
+    // A kind's own retrieval limit longer than the deadline would never act.
+    let slow = "[[task_definitions]]\nid = 40\nname = \"ipfs\"\nverifier = \"ipfs\"\n[task_definitions.params]\ngateways = [\"http://127.0.0.1:8080\"]\nretrieval = { total_timeout_ms = 20000 }\n";
+    let (code, _, err) = check_config(slow);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("task definition 40: `timeout_ms`")
+            && err.contains("allow 20000 ms")
+            && err.contains("10000 ms deadline"),
+        "{err}"
+    );
+    let (code, _, err) = check_config(&slow.replace(
+        "verifier = \"ipfs\"",
+        "verifier = \"ipfs\"\ntimeout_ms = 25000",
+    ));
+    assert_eq!(code, Some(0), "{err}");
+}
+
+/// Files named on the command line or in a config are read with a cap:
+/// `/dev/zero` is an error, never an exhausted machine.
+#[test]
+fn endless_files_are_refused_at_their_cap() {
+    let began = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_taskproof"))
+        .args(["check-config", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("larger than the 16777216-byte limit"), "{err}");
+    let vk = format!("{ROOT}/fixtures/groth16/multiplier/verification_key.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_taskproof"))
+        .args(["groth16", "verify", &vk, "/dev/zero", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/dev/zero") && err.contains("limit"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_taskproof"))
+        .args([
+            "verify",
+            "--config",
+            &format!("{ROOT}/taskproof.toml"),
+            "--task-def",
+            "1",
+            "--proof-of-task",
+            "/dev/zero",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = bundled_config().replace("[node]", "[node]\nattester_key_file = \"/dev/zero\"");
+    let (code, _, err) = check_config(&text);
+    assert_eq!(code, Some(3));
+    assert!(
+        err.contains("node.attester_key_file") && err.contains("limit"),
+        "{err}"
+    );
+    assert!(began.elapsed() < Duration::from_secs(20));
+}
