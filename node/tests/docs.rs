@@ -1,0 +1,166 @@
+//! The documentation's examples, run: `docs/othentic.md`'s config replacing
+//! Othentic's price-oracle validation service, against local stand-ins for
+//! Pinata's gateway and Binance.
+
+mod support;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use serde_json::{Value, json};
+use support::{ROOT, post, start};
+use taskproof_verifiers::ipfs::{ImportProfile, cid_of};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+/// A tiny HTTP/1.1 server on 127.0.0.1: each request's path (without its
+/// query) picks `(status, body)`; a request for a CAR (`format=car`) gets
+/// 406, as from a gateway that serves only plain bytes.
+async fn stub(routes: HashMap<String, (u16, Vec<u8>)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let routes = Arc::new(routes);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let routes = Arc::clone(&routes);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16384 {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                let target = head.split_whitespace().nth(1).unwrap_or("/");
+                let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                let (status, body) = if query.contains("format=car") {
+                    (406, b"no CAR here".to_vec())
+                } else {
+                    routes
+                        .get(path)
+                        .cloned()
+                        .unwrap_or((404, b"not found".to_vec()))
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The first block of `lang` in a Markdown file.
+fn block(markdown: &str, lang: &str) -> String {
+    markdown
+        .split(&format!("```{lang}\n"))
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("a ```{lang} block"))
+        .to_owned()
+}
+
+/// What Pinata's `pinJSONToIPFS` would publish, and its CID (CIDv0, kubo's
+/// historic defaults).
+fn published(json: &str) -> (String, Vec<u8>) {
+    let bytes = json.as_bytes().to_vec();
+    let cid = cid_of(&bytes, ImportProfile::UnixfsV0_2015).unwrap();
+    (cid.to_string(), bytes)
+}
+
+#[tokio::test]
+async fn the_othentic_migration_config_judges_like_the_page_says() {
+    let page = std::fs::read_to_string(format!("{ROOT}/docs/othentic.md")).unwrap();
+    let config = block(&page, "toml");
+    assert!(config.contains("https://gateway.pinata.cloud/ipfs/"));
+    assert!(config.contains("https://api.binance.com/api/v3/ticker/price?symbol=ETHUSDT"));
+
+    let within = published(r#"{"symbol":"ETHUSDT","price":"3140.00000000"}"#);
+    let outside = published(r#"{"symbol":"ETHUSDT","price":"3160.00000000"}"#);
+    let wrong_symbol = published(r#"{"symbol":"BTCUSDT","price":"3000.00000000"}"#);
+    let lied_about = published(r#"{"symbol":"ETHUSDT","price":"2999.00000000"}"#);
+
+    let mut gateway = HashMap::new();
+    for (cid, bytes) in [&within, &outside, &wrong_symbol] {
+        gateway.insert(format!("/ipfs/{cid}"), (200, bytes.clone()));
+    }
+    // A gateway answering other bytes than the CID names.
+    gateway.insert(
+        format!("/ipfs/{}", lied_about.0),
+        (
+            200,
+            br#"{"symbol":"ETHUSDT","price":"3000.00000000"}"#.to_vec(),
+        ),
+    );
+    let gateway = stub(gateway).await;
+    let binance = stub(HashMap::from([(
+        "/api/v3/ticker/price".to_owned(),
+        (
+            200,
+            br#"{"symbol":"ETHUSDT","price":"3000.00000000"}"#.to_vec(),
+        ),
+    )]))
+    .await;
+    let limited = stub(HashMap::from([(
+        "/api/v3/ticker/price".to_owned(),
+        (429, br#"{"code":-1003,"msg":"Too many requests"}"#.to_vec()),
+    )]))
+    .await;
+
+    let local = |binance: &str| {
+        config
+            .replace(
+                "https://gateway.pinata.cloud/ipfs/",
+                &format!("{gateway}/ipfs/"),
+            )
+            .replace("https://api.binance.com", binance)
+            .replace("0.0.0.0:4002", "127.0.0.1:0")
+    };
+    let task = |cid: &str| {
+        json!({
+            "proofOfTask": cid,
+            "data": "0x",
+            "taskDefinitionId": 0,
+            "performer": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        })
+        .to_string()
+    };
+
+    let node = start(&local(&binance), &[]);
+    let (status, answer) = post(&node, "/task/validate", task(&within.0)).await;
+    assert_eq!((status, &answer["data"]), (200, &json!(true)), "{answer}");
+    let (status, answer) = post(&node, "/task/validate", task(&outside.0)).await;
+    assert_eq!((status, &answer["data"]), (200, &json!(false)), "{answer}");
+    assert!(message(&answer).contains("field `price`"), "{answer}");
+    let (status, answer) = post(&node, "/task/validate", task(&wrong_symbol.0)).await;
+    assert_eq!((status, &answer["data"]), (200, &json!(false)), "{answer}");
+    assert!(message(&answer).contains("field `symbol`"), "{answer}");
+    let (status, answer) = post(&node, "/task/validate", task(&lied_about.0)).await;
+    assert_eq!(status, 503, "a lying gateway is not a verdict: {answer}");
+    assert_eq!(answer["error"], json!(true), "{answer}");
+    drop(node);
+
+    let node = start(&local(&limited), &[]);
+    let (status, answer) = tokio::time::timeout(
+        Duration::from_secs(15),
+        post(&node, "/task/validate", task(&within.0)),
+    )
+    .await
+    .expect("the deadline holds");
+    assert_eq!(status, 503, "Binance's trouble is not a vote: {answer}");
+    assert!(message(&answer).contains("429"), "{answer}");
+}
+
+fn message(answer: &Value) -> &str {
+    answer["message"].as_str().unwrap_or_default()
+}
