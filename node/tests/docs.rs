@@ -164,3 +164,18 @@ async fn the_othentic_migration_config_judges_like_the_page_says() {
 fn message(answer: &Value) -> &str {
     answer["message"].as_str().unwrap_or_default()
 }
+
+/// The plugin authors' page shows the custom attester example as it is
+/// (the example itself is built and driven by `tests/custom_attester.rs`).
+#[test]
+fn the_custom_verifier_page_shows_the_example_as_built() {
+    let page = std::fs::read_to_string(format!("{ROOT}/docs/custom-verifiers.md")).unwrap();
+    let example =
+        std::fs::read_to_string(format!("{ROOT}/node/examples/custom_attester.rs")).unwrap();
+    let shown = block(&page, "rust");
+    assert!(
+        example.contains(&shown),
+        "docs/custom-verifiers.md's Rust block differs from node/examples/custom_attester.rs"
+    );
+    assert!(example.contains(&block(&page, "toml").replace('\n', "\n//! ")[..40]));
+}
