@@ -11,6 +11,7 @@ mod check_config;
 mod cid;
 mod groth16;
 mod serve;
+mod tls;
 mod verify;
 
 /// Exit code for usage and configuration errors.
@@ -38,6 +39,8 @@ enum Command {
     Cid(cid::Args),
     /// Work with CAR files: `taskproof car verify FILE.car [--root CID] [--extract OUT]`.
     Car(car::Args),
+    /// TLS session proofs: `tls record URL --performer ADDR --task-def N`.
+    Tls(tls::Args),
 }
 
 /// Parses the arguments and runs the subcommand. Usage errors exit with 3,
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Groth16(args) => groth16::run(args),
         Command::Cid(args) => cid::run(args),
         Command::Car(args) => car::run(args),
+        Command::Tls(args) => tls::run(args),
     }
 }
 
