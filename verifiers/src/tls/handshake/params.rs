@@ -68,8 +68,10 @@ pub(crate) fn group_name(id: u16) -> String {
 /// The default `max_proof_bytes`: a handshake with a chain of a few
 /// certificates takes 5 to 20 KiB of base64.
 pub const DEFAULT_MAX_PROOF_BYTES: usize = 64 * 1024;
-/// The default `max_certificates`: real chains send 2 to 4.
-pub const DEFAULT_MAX_CERTIFICATES: usize = 5;
+/// The default `max_certificates`: real chains send 2 to 4. It bounds path
+/// building: with n certificates whose issuers share one name, webpki may
+/// try every order of the n - 1 others, 15 signature checks for 4.
+pub const DEFAULT_MAX_CERTIFICATES: usize = 4;
 /// The default `max_age_secs`.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 86_400;
 /// The most bytes read from a `roots` PEM file.
