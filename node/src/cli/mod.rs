@@ -15,6 +15,7 @@ mod cid;
 #[cfg(feature = "groth16")]
 mod groth16;
 mod serve;
+#[cfg(feature = "tls")]
 mod tls;
 mod verify;
 
@@ -96,6 +97,7 @@ enum Command {
     #[cfg(feature = "ipfs")]
     Car(car::Args),
     /// TLS session proofs: `tls record URL --performer ADDR --task-def N`.
+    #[cfg(feature = "tls")]
     Tls(tls::Args),
 }
 
@@ -150,6 +152,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Cid(args) => cid::run(args),
         #[cfg(feature = "ipfs")]
         Command::Car(args) => car::run(args),
+        #[cfg(feature = "tls")]
         Command::Tls(args) => tls::run(args),
     }
 }
