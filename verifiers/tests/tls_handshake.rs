@@ -1069,3 +1069,24 @@ fn config_mistakes_name_the_key() {
     assert_eq!(e.key, "params.roots", "{e}");
     assert!(e.message.contains("no PEM certificate"), "{e}");
 }
+
+/// The committed example of `taskproof.toml`'s id 61 (recorded by
+/// `fixtures/tls/handshake/record-example.sh`) verifies at a pinned time, a
+/// minute after it was made, under its test root, and only for its task.
+#[test]
+fn the_committed_example_verifies_at_a_pinned_time() {
+    let text = std::fs::read_to_string(format!("{FIXTURES}/example/proof.json")).unwrap();
+    let proof = HandshakeProof::from_json(&text).unwrap();
+    let v = verifier(
+        "localhost",
+        &PathBuf::from(format!("{FIXTURES}/example/root.pem")),
+        "",
+    );
+    let at = proof.time + 60;
+    let example = Task::new(text.trim(), b"taskproof".to_vec(), PERFORMER, TASK_DEF);
+    let n = v.negotiated_at(&example, at).unwrap();
+    assert_eq!(n.certificates, 2);
+    assert_eq!(n.signature_scheme, "ecdsa_secp256r1_sha256");
+    let other = Task::new(text.trim(), b"other".to_vec(), PERFORMER, TASK_DEF);
+    assert_invalid(&v.check_at(&other, at), "is not the task's");
+}
