@@ -15,6 +15,8 @@ mod cid;
 #[cfg(feature = "groth16")]
 mod groth16;
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 mod verify;
 
 /// Exit code for usage and configuration errors.
@@ -94,6 +96,9 @@ enum Command {
     /// Work with CAR files: `taskproof car verify FILE.car [--root CID] [--extract OUT]`.
     #[cfg(feature = "ipfs")]
     Car(car::Args),
+    /// TLS session proofs: `tls record URL --performer ADDR --task-def N`.
+    #[cfg(feature = "tls")]
+    Tls(tls::Args),
 }
 
 /// The `taskproof` binary with the built-in verifier kinds of this build.
@@ -147,6 +152,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Cid(args) => cid::run(args),
         #[cfg(feature = "ipfs")]
         Command::Car(args) => car::run(args),
+        #[cfg(feature = "tls")]
+        Command::Tls(args) => tls::run(args),
     }
 }
 
