@@ -171,13 +171,34 @@ impl TaskDefinitions {
         Self::from_toml_str(&text, file, registry)
     }
 
-    /// Builds every task definition of a config text. `file` locates errors
-    /// and anchors relative paths (they are relative to the file's folder).
+    /// Builds every task definition of a config text holding only
+    /// `[[task_definitions]]` tables. `file` locates errors and anchors
+    /// relative paths (they are relative to the file's folder).
     ///
-    /// The document may hold a `[node]` table, which is the node's business and
-    /// ignored here; any other top-level key is a mistake.
+    /// A node's config file, which also holds the node's own tables, is read
+    /// by the node, which parses the document once and hands the
+    /// `task_definitions` value to [`TaskDefinitions::from_value`].
     pub fn from_toml_str(
         text: &str,
+        file: &Path,
+        registry: &Registry,
+    ) -> Result<Self, ConfigError> {
+        let document = parse_document(text, file)?;
+        if let Some(key) = document.keys().find(|k| *k != "task_definitions") {
+            return Err(ConfigError {
+                file: file.to_owned(),
+                task_definition: None,
+                key: key.clone(),
+                message: "unknown top-level key (expected `task_definitions`)".into(),
+            });
+        }
+        Self::from_value(document.get("task_definitions"), file, registry)
+    }
+
+    /// Builds the task definitions of a document's `task_definitions` value
+    /// (`None` when the document has none).
+    pub fn from_value(
+        value: Option<&toml::Value>,
         file: &Path,
         registry: &Registry,
     ) -> Result<Self, ConfigError> {
@@ -187,20 +208,8 @@ impl TaskDefinitions {
             key,
             message,
         };
-        let document: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            error(None, String::new(), e.to_string().trim_end().to_owned())
-        })?;
-        for key in document.keys() {
-            if key != "node" && key != "task_definitions" {
-                return Err(error(
-                    None,
-                    key.clone(),
-                    "unknown top-level key (expected `node` or `task_definitions`)".into(),
-                ));
-            }
-        }
         let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let raw = match document.get("task_definitions") {
+        let raw = match value {
             None => Vec::new(),
             Some(toml::Value::Array(items)) => items.clone(),
             Some(_) => {
@@ -317,6 +326,16 @@ impl TaskDefinitions {
     pub fn is_empty(&self) -> bool {
         self.definitions.is_empty()
     }
+}
+
+/// Parses a config text into its top-level table, errors located in `file`.
+pub fn parse_document(text: &str, file: &Path) -> Result<toml::Table, ConfigError> {
+    text.parse().map_err(|e: toml::de::Error| ConfigError {
+        file: file.to_owned(),
+        task_definition: None,
+        key: String::new(),
+        message: e.to_string().trim_end().to_owned(),
+    })
 }
 
 /// Reads a config file as UTF-8 text, at most [`MAX_CONFIG_BYTES`].
@@ -521,11 +540,9 @@ mod tests {
     }
 
     #[test]
-    fn loads_definitions_and_ignores_the_node_table() {
+    fn loads_definitions() {
         let defs = load(
             r#"
-            [node]
-            listen = "127.0.0.1:4002"
             [[task_definitions]]
             id = 7
             name = "seven"
@@ -631,6 +648,9 @@ mod tests {
     fn unknown_top_level_key_is_an_error() {
         let e = load("[nodes]\nlisten = 1\n").unwrap_err();
         assert_eq!(e.key, "nodes");
+        // The node's own table is the node's to read (taskproof_node::Config).
+        let e = load("[node]\nlisten = 1\n").unwrap_err();
+        assert_eq!(e.key, "node");
     }
 
     #[test]

@@ -29,38 +29,34 @@
 //!
 //! ## A custom verifier
 //!
+//! A kind is a closure from its typed params to a verifier; a stateless
+//! check is a function of the task:
+//!
 //! ```
-//! use std::sync::Arc;
-//! use taskproof_core::{async_trait, BuildContext, ConfigError, Registry, Task, Verdict, Verifier, VerifierFactory};
+//! use serde::Deserialize;
+//! use taskproof_core::{Registry, Verdict, verify_fn};
 //!
-//! struct NonEmpty;
-//!
-//! #[async_trait]
-//! impl Verifier for NonEmpty {
-//!     async fn verify(&self, task: &Task) -> Verdict {
-//!         if task.proof_of_task.is_empty() {
-//!             Verdict::invalid("proofOfTask is empty")
-//!         } else {
-//!             Verdict::Valid
-//!         }
-//!     }
-//! }
-//!
-//! struct NonEmptyFactory;
-//!
-//! impl VerifierFactory for NonEmptyFactory {
-//!     fn kind(&self) -> &str {
-//!         "non-empty"
-//!     }
-//!     fn build(&self, _ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-//!         Ok(Arc::new(NonEmpty))
-//!     }
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Params {
+//!     max_len: usize,
 //! }
 //!
 //! let mut registry = Registry::new();
-//! registry.register(NonEmptyFactory).unwrap();
-//! assert!(registry.get("non-empty").is_some());
+//! registry
+//!     .register_fn("short", |p: Params, _ctx| {
+//!         Ok(verify_fn(move |task| match task.proof_of_task.len() {
+//!             0 => Verdict::invalid("proofOfTask is empty"),
+//!             n if n > p.max_len => Verdict::invalid(format!("{n} bytes, more than {}", p.max_len)),
+//!             _ => Verdict::Valid,
+//!         }))
+//!     })
+//!     .unwrap();
+//! assert!(registry.get("short").is_some());
 //! ```
+//!
+//! Kinds with state, I/O or batching implement [`Verifier`] (and, when a
+//! closure is not enough, [`VerifierFactory`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
@@ -77,11 +73,11 @@ mod verifier;
 pub use async_trait::async_trait;
 pub use config::{
     BuildContext, ConfigError, InnerVerifier, MAX_CONFIG_BYTES, MAX_PARAM_FILE_BYTES,
-    TaskDefinition, TaskDefinitions, deserialize_uint256, read_config_text,
+    TaskDefinition, TaskDefinitions, deserialize_uint256, parse_document, read_config_text,
 };
 pub use deadline::{Deadline, Expired};
 pub use files::{FileTooLarge, read_capped};
-pub use registry::{DuplicateKind, Registry};
+pub use registry::{DuplicateKind, NoParams, Registry, verify_fn};
 pub use task::{PerformerSignature, SignatureType, Task};
 pub use verdict::{MAX_MESSAGE_BYTES, Outcome, QUOTE_CHARS, Quoted, Verdict, quote};
 pub use verifier::{BatchPolicy, Verifier, VerifierFactory};

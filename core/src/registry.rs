@@ -2,7 +2,9 @@
 
 use std::{collections::BTreeMap, fmt, sync::Arc};
 
-use crate::VerifierFactory;
+use serde::de::DeserializeOwned;
+
+use crate::{BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory};
 
 /// Kind name → factory. Built-in kinds are registered by
 /// `taskproof_verifiers::builtin_registry()`; users add their own with
@@ -34,6 +36,48 @@ impl Registry {
         Ok(())
     }
 
+    /// Adds a kind built by a closure from its typed params: the params
+    /// table is deserialized into `P` first (use `#[serde(deny_unknown_fields)]`
+    /// on it), with errors located by file, task definition and key as for
+    /// any factory.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use serde::Deserialize;
+    /// use taskproof_core::{Registry, Verdict, verify_fn};
+    ///
+    /// #[derive(Deserialize)]
+    /// #[serde(deny_unknown_fields)]
+    /// struct Params { prefix: String }
+    ///
+    /// let mut registry = Registry::new();
+    /// registry
+    ///     .register_fn("prefixed", |p: Params, _ctx| {
+    ///         Ok(verify_fn(move |task| {
+    ///             if task.proof_of_task.starts_with(&p.prefix) {
+    ///                 Verdict::Valid
+    ///             } else {
+    ///                 Verdict::invalid(format!("proofOfTask does not start with {:?}", p.prefix))
+    ///             }
+    ///         }))
+    ///     })
+    ///     .unwrap();
+    /// assert!(registry.get("prefixed").is_some());
+    /// ```
+    pub fn register_fn<P, F>(&mut self, kind: &str, build: F) -> Result<(), DuplicateKind>
+    where
+        P: DeserializeOwned,
+        F: Fn(P, &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.register(FnFactory {
+            kind: kind.to_owned(),
+            build: move |ctx: &BuildContext<'_>| build(ctx.params()?, ctx),
+        })
+    }
+
     /// The factory of a kind.
     pub fn get(&self, kind: &str) -> Option<&Arc<dyn VerifierFactory>> {
         self.factories.get(kind)
@@ -50,3 +94,49 @@ impl fmt::Debug for Registry {
         f.debug_list().entries(self.kinds()).finish()
     }
 }
+
+/// A factory made of a closure (see [`Registry::register_fn`]).
+struct FnFactory<F> {
+    kind: String,
+    build: F,
+}
+
+impl<F> VerifierFactory for FnFactory<F>
+where
+    F: Fn(&BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> + Send + Sync + 'static,
+{
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+        (self.build)(ctx)
+    }
+}
+
+/// A verifier made of a function, for checks that need no state, no I/O and
+/// no batching. It runs inline: keep it to microseconds, or write a
+/// [`Verifier`] that uses [`crate::cpu::run`].
+pub fn verify_fn<F>(check: F) -> Arc<dyn Verifier>
+where
+    F: Fn(&Task) -> Verdict + Send + Sync + 'static,
+{
+    Arc::new(FnVerifier(check))
+}
+
+struct FnVerifier<F>(F);
+
+#[async_trait::async_trait]
+impl<F> Verifier for FnVerifier<F>
+where
+    F: Fn(&Task) -> Verdict + Send + Sync + 'static,
+{
+    async fn verify(&self, task: &Task) -> Verdict {
+        (self.0)(task)
+    }
+}
+
+/// Params for a kind that takes none: any key is refused.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}

@@ -197,10 +197,19 @@ impl Config {
             message,
         };
         let text = taskproof_core::read_config_text(path)?;
-        let task_definitions = TaskDefinitions::from_toml_str(&text, path, registry)?;
-        let document: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| error("", e.to_string()))?;
+        // Parsed once: the node reads `[node]`, core the task definitions.
+        let document = taskproof_core::parse_document(&text, path)?;
+        if let Some(key) = document
+            .keys()
+            .find(|k| *k != "node" && *k != "task_definitions")
+        {
+            return Err(error(
+                key,
+                "unknown top-level key (expected `node` or `task_definitions`)".into(),
+            ));
+        }
+        let task_definitions =
+            TaskDefinitions::from_value(document.get("task_definitions"), path, registry)?;
         let node = match document.get("node") {
             None => NodeConfig::default(),
             Some(value) => serde_path_to_error::deserialize(value.clone()).map_err(|e| {

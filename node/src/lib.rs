@@ -23,6 +23,7 @@ mod metrics;
 pub mod signing;
 pub mod wire;
 
+pub use cli::main_with;
 pub use config::{AttesterKey, Config, NodeConfig, NotAPrivateKey};
 pub use engine::{Admission, Engine, EngineOptions, Overloaded, UnknownTaskDefinition};
 pub use metrics::Metrics;

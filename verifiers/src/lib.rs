@@ -51,17 +51,21 @@ pub fn builtin_registry() -> Registry {
 pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     let _ = &registry;
     #[cfg(feature = "groth16")]
-    registry.register(groth16::Groth16Factory)?;
+    registry.register_fn("groth16", groth16::build)?;
     #[cfg(feature = "eigenda")]
     registry.register(eigenda::EigenDaFactory)?;
     #[cfg(feature = "ipfs")]
     registry.register(ipfs::IpfsFactory)?;
     #[cfg(feature = "merkle")]
-    registry.register(merkle::MerkleFactory)?;
+    registry.register_fn("merkle", merkle::build)?;
     #[cfg(feature = "oracle")]
     registry.register(oracle::OracleFactory)?;
     #[cfg(feature = "location")]
-    registry.register(location::LocationFactory)?;
+    registry.register_fn("location", |p, ctx| {
+        Ok(std::sync::Arc::new(location::LocationVerifier::new(
+            p, ctx,
+        )?))
+    })?;
     #[cfg(feature = "tls")]
     registry.register(tls::TlsFactory)?;
     Ok(())

@@ -1,31 +1,39 @@
-//! `taskproof check-config FILE`: builds every verifier, as `serve` would,
-//! and lists the task definitions. Exit 0 when the file is good, 3 otherwise.
+//! `taskproof check-config [FILE | -c FILE]`: builds every verifier, as
+//! `serve` would (flags and environment variables applied), lists the task
+//! definitions and says where `serve` would listen. Exit 0 when the file is
+//! good, 3 otherwise.
 
 use std::{path::PathBuf, process::ExitCode};
 
-use crate::Config;
+use taskproof_core::Registry;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    /// The config file.
-    file: PathBuf,
+    /// The config file (the same as `-c FILE`).
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    config: super::ConfigArg,
+    #[command(flatten)]
+    listen: super::ListenArgs,
 }
 
-pub(super) fn run(args: Args) -> ExitCode {
-    let config = match Config::load(&args.file, &super::registry()) {
+pub(super) fn run(args: Args, registry: &Registry) -> ExitCode {
+    let path = args.file.unwrap_or(args.config.path);
+    let config = match super::load_config(&path, &args.listen, registry) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(super::EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     if let Err(e) = config.attester_key() {
         eprintln!("error: {e}");
         return ExitCode::from(super::EXIT_USAGE);
     }
+    let admin = config.node.admin_listen.map_or_else(
+        || "no admin listener".to_owned(),
+        |a| format!("admin listener on {a}"),
+    );
     println!(
-        "{}: ok, listening on {}",
-        args.file.display(),
+        "{}: ok; `taskproof serve` would listen on {} ({admin})",
+        path.display(),
         config.node.listen
     );
     println!("{:>5}  {:<10}  name", "id", "verifier");

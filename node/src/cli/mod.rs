@@ -2,13 +2,17 @@
 //! names them. Scripts depend on the flags and exit codes documented in the
 //! README.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
+use taskproof_core::Registry;
 
+#[cfg(feature = "ipfs")]
 mod car;
 mod check_config;
+#[cfg(feature = "ipfs")]
 mod cid;
+#[cfg(feature = "groth16")]
 mod groth16;
 mod serve;
 mod verify;
@@ -20,8 +24,56 @@ pub const EXIT_USAGE: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(name = "taskproof", version, about, long_about = None)]
 pub struct Cli {
+    /// Log lines as text for people or JSON objects for collectors.
+    #[arg(long, global = true, env = "TASKPROOF_LOG_FORMAT", value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    log_format: crate::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `-c/--config`: the same in every subcommand that reads a config.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ConfigArg {
+    /// The config file.
+    #[arg(
+        long = "config",
+        short = 'c',
+        env = "TASKPROOF_CONFIG",
+        default_value = "taskproof.toml"
+    )]
+    pub(crate) path: PathBuf,
+}
+
+/// Where `serve` listens, overriding the config (`check-config` reports it).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ListenArgs {
+    /// Listen address, overriding `node.listen` (default 127.0.0.1:4002).
+    #[arg(long, env = "TASKPROOF_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
+    /// Address of the admin listener (`/healthz` and `/metrics` only),
+    /// overriding `node.admin_listen`.
+    #[arg(long, env = "TASKPROOF_ADMIN_LISTEN")]
+    admin_listen: Option<std::net::SocketAddr>,
+}
+
+/// Loads the config as `serve` would, flags and environment applied; on a
+/// mistake, prints it and returns the exit code.
+pub(crate) fn load_config(
+    config: &std::path::Path,
+    listen: &ListenArgs,
+    registry: &Registry,
+) -> Result<crate::Config, ExitCode> {
+    let mut loaded = crate::Config::load(config, registry).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_USAGE)
+    })?;
+    if let Some(addr) = listen.listen {
+        loaded.node.listen = addr;
+    }
+    if let Some(addr) = listen.admin_listen {
+        loaded.node.admin_listen = Some(addr);
+    }
+    Ok(loaded)
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,19 +82,52 @@ enum Command {
     Serve(serve::Args),
     /// Verify one task against a task definition and print the verdict as JSON.
     Verify(verify::Args),
-    /// Check a config file and list its task definitions.
+    /// Check a config file, list its task definitions and say where `serve`
+    /// would listen.
     CheckConfig(check_config::Args),
     /// Groth16 tools: `groth16 verify VK.json PUBLIC.json PROOF.json`, like snarkjs.
+    #[cfg(feature = "groth16")]
     Groth16(groth16::Args),
     /// Print a file's IPFS CID, as `ipfs add --only-hash -Q` would.
+    #[cfg(feature = "ipfs")]
     Cid(cid::Args),
     /// Work with CAR files: `taskproof car verify FILE.car [--root CID] [--extract OUT]`.
+    #[cfg(feature = "ipfs")]
     Car(car::Args),
 }
 
-/// Parses the arguments and runs the subcommand. Usage errors exit with 3,
-/// not clap's usual 2, which `verify` reserves for "undecided".
+/// The `taskproof` binary with the built-in verifier kinds of this build.
 pub fn main() -> ExitCode {
+    main_with(taskproof_verifiers::builtin_registry())
+}
+
+/// The whole `taskproof` binary (every subcommand, limit and metric) over a
+/// registry of the caller's choosing: a custom attester's `main` registers
+/// its kinds beside the built-in ones and calls this.
+///
+/// ```no_run
+/// use taskproof_core::{Registry, Verdict, verify_fn};
+///
+/// fn main() -> std::process::ExitCode {
+///     let mut registry = taskproof_verifiers::builtin_registry();
+///     registry
+///         .register_fn("non-empty", |_: taskproof_core::NoParams, _ctx| {
+///             Ok(verify_fn(|task| {
+///                 if task.proof_of_task.is_empty() {
+///                     Verdict::invalid("proofOfTask is empty")
+///                 } else {
+///                     Verdict::Valid
+///                 }
+///             }))
+///         })
+///         .expect("a new kind name");
+///     taskproof_node::main_with(registry)
+/// }
+/// ```
+///
+/// Usage errors exit with 3, not clap's usual 2, which `verify` reserves for
+/// "undecided".
+pub fn main_with(registry: Registry) -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -51,19 +136,23 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let format = cli.log_format;
     match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Verify(args) => verify::run(args),
-        Command::CheckConfig(args) => check_config::run(args),
+        Command::Serve(args) => serve::run(args, &registry, format),
+        Command::Verify(args) => verify::run(args, &registry, format),
+        Command::CheckConfig(args) => check_config::run(args, &registry),
+        #[cfg(feature = "groth16")]
         Command::Groth16(args) => groth16::run(args),
+        #[cfg(feature = "ipfs")]
         Command::Cid(args) => cid::run(args),
+        #[cfg(feature = "ipfs")]
         Command::Car(args) => car::run(args),
     }
 }
 
 /// Logs to stderr; `RUST_LOG` overrides the default filter.
-pub(crate) fn init_logging(level: &str) {
-    crate::logging::init(level);
+pub(crate) fn init_logging(level: &str, format: crate::logging::LogFormat) {
+    crate::logging::init(level, format);
 }
 
 /// The most bytes read from a file or standard input a command is given
@@ -94,11 +183,8 @@ pub(crate) fn read_input(path: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8 text"))
 }
 
-pub(crate) fn registry() -> taskproof_core::Registry {
-    taskproof_verifiers::builtin_registry()
-}
-
 /// A progress bar on standard error for inputs over 64 MiB, when it is a terminal.
+#[cfg(feature = "ipfs")]
 pub(crate) fn progress_bar(len: u64) -> Option<indicatif::ProgressBar> {
     if len < 64 * 1024 * 1024 || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return None;

@@ -1,31 +1,27 @@
-//! `taskproof serve [--config FILE] [--listen ADDR]`
+//! `taskproof serve [-c FILE] [--listen ADDR] [--admin-listen ADDR]`; every
+//! flag also reads an environment variable (`TASKPROOF_CONFIG`,
+//! `TASKPROOF_LISTEN`, `TASKPROOF_ADMIN_LISTEN`, `TASKPROOF_LOG_FORMAT`).
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
-use crate::{Config, Engine, EngineOptions, Metrics, http};
+use taskproof_core::Registry;
+
+use crate::{Engine, EngineOptions, Metrics, http, logging::LogFormat};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    /// The config file.
-    #[arg(long, short, default_value = "taskproof.toml")]
-    config: PathBuf,
-    /// Listen address, overriding `node.listen` (default 127.0.0.1:4002).
-    #[arg(long)]
-    listen: Option<SocketAddr>,
+    #[command(flatten)]
+    config: super::ConfigArg,
+    #[command(flatten)]
+    listen: super::ListenArgs,
 }
 
-pub(super) fn run(args: Args) -> ExitCode {
-    super::init_logging("info");
-    let mut config = match Config::load(&args.config, &super::registry()) {
+pub(super) fn run(args: Args, registry: &Registry, format: LogFormat) -> ExitCode {
+    super::init_logging("info", format);
+    let config = match super::load_config(&args.config.path, &args.listen, registry) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(super::EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
-    if let Some(listen) = args.listen {
-        config.node.listen = listen;
-    }
     let attester_key = match config.attester_key() {
         Ok(k) => k,
         Err(e) => {

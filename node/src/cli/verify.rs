@@ -3,18 +3,17 @@
 //! Prints one JSON line `{"verdict", "reason", "elapsed_us"}` and exits 0
 //! (valid), 1 (invalid), 2 (undecided) or 3 (usage or config error).
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Instant};
+use std::{process::ExitCode, sync::Arc, time::Instant};
 
 use alloy_primitives::Address;
-use taskproof_core::{Outcome, Task};
+use taskproof_core::{Outcome, Registry, Task};
 
-use crate::{Config, Engine, EngineOptions, Metrics};
+use crate::{Config, Engine, EngineOptions, Metrics, logging::LogFormat};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    /// The config file.
-    #[arg(long, short)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: super::ConfigArg,
     /// The taskDefinitionId.
     #[arg(long = "task-def")]
     task_def: u16,
@@ -29,13 +28,13 @@ pub(super) struct Args {
     performer: Address,
 }
 
-pub(super) fn run(args: Args) -> ExitCode {
-    super::init_logging("warn");
+pub(super) fn run(args: Args, registry: &Registry, format: LogFormat) -> ExitCode {
+    super::init_logging("warn", format);
     let usage = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(super::EXIT_USAGE)
     };
-    let config = match Config::load(&args.config, &super::registry()) {
+    let config = match Config::load(&args.config.path, registry) {
         Ok(c) => c,
         Err(e) => return usage(e.to_string()),
     };
@@ -46,7 +45,7 @@ pub(super) fn run(args: Args) -> ExitCode {
     if config.task_definitions.get(args.task_def).is_none() {
         return usage(format!(
             "{}: TaskDefinitionNotFound({}); the file defines {:?}",
-            args.config.display(),
+            args.config.path.display(),
             args.task_def,
             config
                 .task_definitions

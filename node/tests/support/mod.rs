@@ -117,10 +117,30 @@ pub fn start(config_text: &str, env: &[(&str, &str)]) -> Node {
 }
 
 pub fn start_with(config_text: &str, how: Start<'_>) -> Node {
+    start_program(
+        std::path::Path::new(env!("CARGO_BIN_EXE_taskproof")),
+        config_text,
+        how,
+    )
+}
+
+/// A node from another binary built on `taskproof_node::main_with`.
+pub fn start_binary(binary: &std::path::Path, config_text: &str, env: &[(&str, &str)]) -> Node {
+    start_program(
+        binary,
+        config_text,
+        Start {
+            env,
+            ..Start::default()
+        },
+    )
+}
+
+fn start_program(binary: &std::path::Path, config_text: &str, how: Start<'_>) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let path: PathBuf = dir.path().join("taskproof.toml");
     std::fs::write(&path, config_text).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskproof"));
+    let mut cmd = Command::new(binary);
     cmd.args(["serve", "--config"])
         .arg(&path)
         .stderr(Stdio::piped())

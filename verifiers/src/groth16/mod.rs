@@ -46,8 +46,7 @@ use alloy_primitives::Address;
 use rayon::prelude::*;
 use serde::Deserialize;
 use taskproof_core::{
-    BatchPolicy, BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait,
-    cpu,
+    BatchPolicy, BuildContext, ConfigError, Task, Verdict, Verifier, async_trait, cpu,
     deadline::{Deadline, Expired},
 };
 
@@ -66,13 +65,9 @@ const PARALLEL_PARSE_FROM: usize = 8;
 /// The largest `batch.max` accepted.
 const MAX_BATCH: usize = 4096;
 
-/// The factory for kind `groth16`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Groth16Factory;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
+pub(crate) struct Params {
     verification_key: PathBuf,
     #[serde(default)]
     bind: BTreeMap<String, BindValue>,
@@ -125,75 +120,67 @@ pub const DEFAULT_BATCH_POLICY: BatchPolicy = BatchPolicy {
     max_wait: Duration::from_millis(2),
 };
 
-impl VerifierFactory for Groth16Factory {
-    fn kind(&self) -> &str {
-        "groth16"
-    }
-
-    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-        let p: Params = ctx.params()?;
-        let bytes = ctx.read_file("verification_key", &p.verification_key)?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
-            ctx.error(
-                "verification_key",
-                format!(
-                    "{} is not UTF-8 text",
-                    ctx.resolve_path(&p.verification_key).display()
-                ),
-            )
-        })?;
-        let key = PreparedKey::from_snarkjs_json(text).map_err(|e| {
-            ctx.error(
-                "verification_key",
-                format!("{}: {e}", ctx.resolve_path(&p.verification_key).display()),
-            )
-        })?;
-        let mut bindings = Vec::with_capacity(p.bind.len());
-        for (index_text, value) in &p.bind {
-            let at = format!("bind.{index_text}");
-            let index = index_text
-                .parse::<usize>()
-                .ok()
-                .filter(|i| i.to_string() == *index_text)
-                .ok_or_else(|| {
-                    ctx.error(&at, "the key must be a public signal index (0, 1, ...)")
-                })?;
-            if index >= key.public_signals() {
-                return Err(ctx.error(
-                    &at,
-                    format!(
-                        "public signal {index} does not exist: the key has {} public signals",
-                        key.public_signals()
-                    ),
-                ));
-            }
-            let binding = match value {
-                BindValue::Text(text) => Binding::parse(text),
-                BindValue::Integer(i) => Binding::parse(&i.to_string()),
-            }
-            .map_err(|e| ctx.error(&at, e))?;
-            bindings.push((index, binding));
-        }
-        let batch = &p.batch;
-        if batch.max == 0 || batch.max > MAX_BATCH {
-            return Err(ctx.error("batch.max", format!("must be between 1 and {MAX_BATCH}")));
-        }
-        if batch.wait_ms > 1000 {
+/// Builds a `groth16` verifier (registered as a closure factory).
+pub(crate) fn build(p: Params, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+    let bytes = ctx.read_file("verification_key", &p.verification_key)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        ctx.error(
+            "verification_key",
+            format!(
+                "{} is not UTF-8 text",
+                ctx.resolve_path(&p.verification_key).display()
+            ),
+        )
+    })?;
+    let key = PreparedKey::from_snarkjs_json(text).map_err(|e| {
+        ctx.error(
+            "verification_key",
+            format!("{}: {e}", ctx.resolve_path(&p.verification_key).display()),
+        )
+    })?;
+    let mut bindings = Vec::with_capacity(p.bind.len());
+    for (index_text, value) in &p.bind {
+        let at = format!("bind.{index_text}");
+        let index = index_text
+            .parse::<usize>()
+            .ok()
+            .filter(|i| i.to_string() == *index_text)
+            .ok_or_else(|| ctx.error(&at, "the key must be a public signal index (0, 1, ...)"))?;
+        if index >= key.public_signals() {
             return Err(ctx.error(
-                "batch.wait_ms",
-                "must be at most 1000 (a lone request waits this long)",
+                &at,
+                format!(
+                    "public signal {index} does not exist: the key has {} public signals",
+                    key.public_signals()
+                ),
             ));
         }
-        let policy = (batch.enabled && batch.max > 1).then(|| BatchPolicy {
-            max_batch: batch.max,
-            max_wait: Duration::from_millis(batch.wait_ms),
-        });
-        Ok(Arc::new(
-            Groth16Verifier::new(key, bindings)
-                .map_err(|e| ctx.error("bind", e))?
-                .with_batch_policy(policy),
-        ))
+        let binding = match value {
+            BindValue::Text(text) => Binding::parse(text),
+            BindValue::Integer(i) => Binding::parse(&i.to_string()),
+        }
+        .map_err(|e| ctx.error(&at, e))?;
+        bindings.push((index, binding));
     }
+    let batch = &p.batch;
+    if batch.max == 0 || batch.max > MAX_BATCH {
+        return Err(ctx.error("batch.max", format!("must be between 1 and {MAX_BATCH}")));
+    }
+    if batch.wait_ms > 1000 {
+        return Err(ctx.error(
+            "batch.wait_ms",
+            "must be at most 1000 (a lone request waits this long)",
+        ));
+    }
+    let policy = (batch.enabled && batch.max > 1).then(|| BatchPolicy {
+        max_batch: batch.max,
+        max_wait: Duration::from_millis(batch.wait_ms),
+    });
+    Ok(Arc::new(
+        Groth16Verifier::new(key, bindings)
+            .map_err(|e| ctx.error("bind", e))?
+            .with_batch_policy(policy),
+    ))
 }
 
 /// Checks Groth16 proofs of one task definition.

@@ -38,8 +38,7 @@ use std::{
 
 use geo::{Centroid, Point};
 use taskproof_core::{
-    BuildContext, ConfigError, Deadline, Task, Verdict, Verifier, VerifierFactory, async_trait,
-    cpu, quote,
+    BuildContext, ConfigError, Deadline, Task, Verdict, Verifier, async_trait, cpu, quote,
 };
 
 pub use params::{
@@ -52,20 +51,6 @@ use geometry::Geometry;
 /// Proofs larger than this (polygons with many vertices) are checked on the CPU
 /// pool rather than inline.
 const INLINE_LIMIT: usize = 16 * 1024;
-
-/// The factory for kind `location`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LocationFactory;
-
-impl VerifierFactory for LocationFactory {
-    fn kind(&self) -> &str {
-        "location"
-    }
-
-    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-        Ok(Arc::new(LocationVerifier::from_context(ctx)?))
-    }
-}
 
 /// A built `location` verifier.
 #[derive(Clone)]
@@ -86,9 +71,14 @@ impl std::fmt::Debug for LocationVerifier {
 impl LocationVerifier {
     /// Builds from a task definition's params.
     pub fn from_context(ctx: &BuildContext<'_>) -> Result<Self, ConfigError> {
-        let raw: LocationParams = ctx.params()?;
+        Self::new(ctx.params()?, ctx)
+    }
+
+    /// Builds from params already read (`ctx` locates errors and resolves
+    /// fence files).
+    pub fn new(params: LocationParams, ctx: &BuildContext<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
-            params: Arc::new(raw.check(ctx)?),
+            params: Arc::new(params.check(ctx)?),
         })
     }
 

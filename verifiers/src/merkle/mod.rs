@@ -36,7 +36,7 @@ use alloy_dyn_abi::DynSolType;
 use alloy_primitives::B256;
 use serde::Deserialize;
 use taskproof_core::{
-    BuildContext, ConfigError, Task, Verdict, Verifier, VerifierFactory, async_trait, cpu,
+    BuildContext, ConfigError, Task, Verdict, Verifier, async_trait, cpu,
     deadline::{self, Deadline, Expired},
 };
 
@@ -110,10 +110,6 @@ fn bounded_parse_error(e: &serde_json::Error) -> String {
     text
 }
 
-/// The factory for kind `merkle`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct MerkleFactory;
-
 /// The hash construction of a tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,7 +126,7 @@ pub enum SchemeName {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
+pub(crate) struct Params {
     scheme: SchemeName,
     root: B256,
     #[serde(default)]
@@ -175,65 +171,59 @@ pub struct MerkleVerifier {
     mode: Mode,
 }
 
-impl VerifierFactory for MerkleFactory {
-    fn kind(&self) -> &str {
-        "merkle"
-    }
-
-    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
-        let p: Params = ctx.params()?;
-        let scheme = match p.scheme {
-            SchemeName::Openzeppelin => {
-                if p.tree_size.is_some() {
-                    return Err(ctx.error(
-                        "tree_size",
-                        "not used by the openzeppelin scheme (its proofs carry no index)",
-                    ));
-                }
-                let Some(encoding) = p.leaf_encoding else {
-                    return Err(ctx.error(
-                        "leaf_encoding",
-                        "required for the openzeppelin scheme, e.g. [\"address\", \"uint256\"]",
-                    ));
-                };
-                let leaf_types = openzeppelin::parse_leaf_encoding(&encoding)
-                    .map_err(|e| ctx.error("leaf_encoding", e))?;
-                Scheme::OpenZeppelin { leaf_types }
+/// Builds a `merkle` verifier (registered as a closure factory).
+pub(crate) fn build(p: Params, ctx: &BuildContext<'_>) -> Result<Arc<dyn Verifier>, ConfigError> {
+    let scheme = match p.scheme {
+        SchemeName::Openzeppelin => {
+            if p.tree_size.is_some() {
+                return Err(ctx.error(
+                    "tree_size",
+                    "not used by the openzeppelin scheme (its proofs carry no index)",
+                ));
             }
-            other => {
-                if p.leaf_encoding.is_some() {
-                    return Err(ctx.error("leaf_encoding", "only used by the openzeppelin scheme"));
-                }
-                let Some(tree_size) = p.tree_size.filter(|&n| n > 0) else {
-                    return Err(ctx.error(
-                        "tree_size",
-                        "required (the number of leaves in the trusted tree, at least 1): pinning it stops \
-                         second-preimage proofs that pass inner nodes off as leaves",
-                    ));
-                };
-                match other {
-                    SchemeName::Rfc6962 => Scheme::Rfc6962 { tree_size },
-                    SchemeName::Sha256 | SchemeName::Keccak256 => Scheme::Binary {
-                        hash: if other == SchemeName::Sha256 {
-                            binary::Hash::Sha256
-                        } else {
-                            binary::Hash::Keccak256
-                        },
-                        tree_size: usize::try_from(tree_size)
-                            .ok()
-                            .filter(|&n| n <= 1 << 40)
-                            .ok_or_else(|| ctx.error("tree_size", "too large"))?,
+            let Some(encoding) = p.leaf_encoding else {
+                return Err(ctx.error(
+                    "leaf_encoding",
+                    "required for the openzeppelin scheme, e.g. [\"address\", \"uint256\"]",
+                ));
+            };
+            let leaf_types = openzeppelin::parse_leaf_encoding(&encoding)
+                .map_err(|e| ctx.error("leaf_encoding", e))?;
+            Scheme::OpenZeppelin { leaf_types }
+        }
+        other => {
+            if p.leaf_encoding.is_some() {
+                return Err(ctx.error("leaf_encoding", "only used by the openzeppelin scheme"));
+            }
+            let Some(tree_size) = p.tree_size.filter(|&n| n > 0) else {
+                return Err(ctx.error(
+                    "tree_size",
+                    "required (the number of leaves in the trusted tree, at least 1): pinning it stops \
+                     second-preimage proofs that pass inner nodes off as leaves",
+                ));
+            };
+            match other {
+                SchemeName::Rfc6962 => Scheme::Rfc6962 { tree_size },
+                SchemeName::Sha256 | SchemeName::Keccak256 => Scheme::Binary {
+                    hash: if other == SchemeName::Sha256 {
+                        binary::Hash::Sha256
+                    } else {
+                        binary::Hash::Keccak256
                     },
-                    SchemeName::Openzeppelin => unreachable!("handled above"),
-                }
+                    tree_size: usize::try_from(tree_size)
+                        .ok()
+                        .filter(|&n| n <= 1 << 40)
+                        .ok_or_else(|| ctx.error("tree_size", "too large"))?,
+                },
+                SchemeName::Openzeppelin => unreachable!("handled above"),
             }
-        };
-        Ok(Arc::new(MerkleVerifier {
-            scheme,
-            root: p.root,
-            mode: p.mode,
-        }))
-    }
+        }
+    };
+    Ok(Arc::new(MerkleVerifier {
+        scheme,
+        root: p.root,
+        mode: p.mode,
+    }))
 }
 
 impl MerkleVerifier {
