@@ -146,7 +146,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args, &registry, format),
         Command::Verify(args) => verify::run(args, &registry, format),
-        Command::CheckConfig(args) => check_config::run(args, &registry),
+        Command::CheckConfig(args) => check_config::run(args, &registry, format),
         #[cfg(feature = "groth16")]
         Command::Groth16(args) => groth16::run(args),
         #[cfg(feature = "ipfs")]
