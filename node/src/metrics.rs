@@ -370,8 +370,8 @@ impl MetricsFormat {
     /// The format an `Accept` header asks for, as Prometheus negotiates it:
     /// the acceptable media range with the highest `q` wins, OpenMetrics on
     /// a tie, without a header or when neither is acceptable.
-    /// `application/openmetrics-text` (versions 1.0.0 and 0.0.1, or none) is
-    /// OpenMetrics; `text/plain` is the Prometheus text format.
+    /// `application/openmetrics-text` (versions 1.0.0 and 0.0.1, or none) and
+    /// `*/*` are OpenMetrics; `text/plain` is the Prometheus text format.
     ///
     /// Hand-written because no maintained crate parses `Accept` for axum 0.8
     /// without pulling a framework along; it reads at most the first 64
@@ -404,9 +404,11 @@ impl MetricsFormat {
                     Self::OpenMetrics
                 }
                 "text/plain" => Self::Prometheus,
+                // Anything: our default.
+                "*/*" => Self::OpenMetrics,
                 _ => continue,
             };
-            if !(q > 0.0) {
+            if q.is_nan() || q <= 0.0 {
                 continue;
             }
             let better = match best {
@@ -582,6 +584,10 @@ mod tests {
                 "application/openmetrics-text;version=9.0.0, text/plain;q=0.1"
             )),
             MetricsFormat::Prometheus
+        );
+        assert_eq!(
+            MetricsFormat::negotiate(Some("*/*, text/plain;q=0.5")),
+            MetricsFormat::OpenMetrics
         );
         assert_eq!(
             MetricsFormat::negotiate(Some("text/plain;q=0, application/json")),

@@ -865,7 +865,9 @@ params = {{ scheme = "openzeppelin", root = "{}", leaf_encoding = ["address", "u
     };
     command
         .args(["/taskproof", "serve", "--config", "/taskproof.toml"])
-        .env_clear()
+        .env_remove("TASKPROOF_LISTEN")
+        .env_remove("TASKPROOF_ADMIN_LISTEN")
+        .env_remove("TASKPROOF_LOG_FORMAT")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
