@@ -16,6 +16,8 @@
 //! - [`cpu`], a bounded pool that keeps CPU-heavy verification off the async
 //!   reactor, and [`deadline`], the time limit that follows a verification
 //!   into its CPU loops;
+//! - [`observe`], how verifiers report what the node counts (failed
+//!   fetches) without knowing about metrics;
 //! - [`read_capped`], how every file named in a config is read (never more
 //!   than a stated size, whatever the file claims or is).
 //!
@@ -65,6 +67,7 @@ mod config;
 pub mod cpu;
 pub mod deadline;
 mod files;
+pub mod observe;
 mod registry;
 mod task;
 mod verdict;

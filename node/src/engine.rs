@@ -137,14 +137,12 @@ impl Engine {
             .iter()
             .map(|def| {
                 let batcher = match (options.batching, def.verifier.batch_policy()) {
-                    (true, Some(policy)) => metrics.definition(def.id).map(|m| {
-                        Batcher::spawn(
-                            def.verifier.clone(),
-                            policy,
-                            options.max_pending,
-                            m.batch_size.clone(),
-                        )
-                    }),
+                    (true, Some(policy)) => metrics
+                        .definition(def.id)
+                        .and_then(|m| m.batch_size.clone())
+                        .map(|sizes| {
+                            Batcher::spawn(def.verifier.clone(), policy, options.max_pending, sizes)
+                        }),
                     _ => None,
                 };
                 let lane = Lane {

@@ -26,4 +26,4 @@ pub mod wire;
 pub use cli::main_with;
 pub use config::{AttesterKey, Config, NodeConfig, NotAPrivateKey};
 pub use engine::{Admission, Engine, EngineOptions, Overloaded, UnknownTaskDefinition};
-pub use metrics::Metrics;
+pub use metrics::{Metrics, MetricsFormat};

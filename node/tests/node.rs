@@ -184,13 +184,13 @@ async fn metrics_count_verdicts_by_definition_and_outcome() {
         .unwrap();
     assert!(
         metrics.contains(
-            "taskproof_verdicts_total{task_definition=\"1\",kind=\"merkle\",outcome=\"valid\"} 3"
+            "taskproof_verdicts_total{task_definition=\"1\",name=\"airdrop\",kind=\"merkle\",outcome=\"valid\"} 3"
         ),
         "{metrics}"
     );
     assert!(
         metrics.contains(
-            "taskproof_verdicts_total{task_definition=\"1\",kind=\"merkle\",outcome=\"invalid\"} 1"
+            "taskproof_verdicts_total{task_definition=\"1\",name=\"airdrop\",kind=\"merkle\",outcome=\"invalid\"} 1"
         ),
         "{metrics}"
     );

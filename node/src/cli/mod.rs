@@ -12,8 +12,10 @@ mod car;
 mod check_config;
 #[cfg(feature = "ipfs")]
 mod cid;
+mod completions;
 #[cfg(feature = "groth16")]
 mod groth16;
+mod man;
 mod serve;
 #[cfg(feature = "tls")]
 mod tls;
@@ -24,7 +26,7 @@ pub const EXIT_USAGE: u8 = 3;
 
 /// Proof-of-Task verification for AVS attester nodes.
 #[derive(Debug, Parser)]
-#[command(name = "taskproof", version, about, long_about = None)]
+#[command(name = "taskproof", version = crate::metrics::LONG_VERSION, about, long_about = None)]
 pub struct Cli {
     /// Log lines as text for people or JSON objects for collectors.
     #[arg(long, global = true, env = "TASKPROOF_LOG_FORMAT", value_enum, default_value_t = crate::logging::LogFormat::Text)]
@@ -99,6 +101,10 @@ enum Command {
     /// TLS session proofs: `tls record URL --performer ADDR --task-def N`.
     #[cfg(feature = "tls")]
     Tls(tls::Args),
+    /// Print a shell completion script: `taskproof completions bash`.
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write one per subcommand with `--out DIR`.
+    Man(man::Args),
 }
 
 /// The `taskproof` binary with the built-in verifier kinds of this build.
@@ -154,6 +160,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Car(args) => car::run(args),
         #[cfg(feature = "tls")]
         Command::Tls(args) => tls::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
 

@@ -68,6 +68,7 @@ pub(super) fn run(args: Args, registry: &Registry, format: LogFormat) -> ExitCod
             tracing::info!(id = def.id, name = %def.name, kind = %def.kind, "task definition");
         }
         let metrics = Arc::new(Metrics::new(&config.task_definitions));
+        metrics.observe_retrievals();
         let options = EngineOptions {
             timeout: config.node.timeout(),
             max_pending: config.node.max_pending,

@@ -1,5 +1,5 @@
 //! The HTTP surface: Othentic's validation endpoints, JSON-RPC `sendTask`,
-//! `/healthz` and `/metrics`.
+//! `/healthz`, `/metrics` and `/openapi.json`.
 //!
 //! A request meets the node's limits in this order, each refusal with its
 //! own status and never a verdict of `Invalid`:
@@ -21,6 +21,7 @@
 //! endpoints in `validate` and `rpc`.
 
 mod body;
+mod openapi;
 mod rpc;
 mod server;
 mod validate;
@@ -77,6 +78,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", post(rpc::json_rpc))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::openapi))
         .with_state(state)
 }
 
@@ -95,13 +97,15 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     }))
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+) -> impl IntoResponse {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = crate::MetricsFormat::negotiate(accept);
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.engine.metrics().render(),
+        [(header::CONTENT_TYPE, format.content_type())],
+        state.engine.metrics().render_as(format),
     )
 }
 

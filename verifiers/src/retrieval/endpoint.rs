@@ -10,7 +10,7 @@
 //! Secrets in a URL's *path* cannot be told from the path itself: put them in
 //! the query or a header.
 
-use std::{collections::BTreeMap, fmt};
+use std::{collections::BTreeMap, fmt, sync::Arc};
 
 use percent_encoding::percent_decode_str;
 use reqwest::{
@@ -81,6 +81,17 @@ pub struct Endpoint {
     secrets: HeaderMap,
     credentials: Option<Credentials>,
     shown: RedactedUrl,
+    configured: Configured,
+}
+
+/// Whose endpoint this is, as failures are reported
+/// ([`taskproof_core::observe`]): the task definition and the URL as
+/// configured, redacted. Paths joined later (a CID, a blob key) come from
+/// tasks and are left out, so the reported endpoints are the configured ones.
+#[derive(Clone, Debug)]
+pub(crate) struct Configured {
+    pub(crate) task_definition: u16,
+    pub(crate) shown: Arc<str>,
 }
 
 /// A user name and password, percent-decoded from the URL's userinfo.
@@ -157,11 +168,16 @@ impl Endpoint {
         }
         url.set_fragment(None);
         let shown = RedactedUrl::new(&url);
+        let configured = Configured {
+            task_definition: ctx.task_definition_id(),
+            shown: Arc::from(shown.to_string()),
+        };
         Ok(Self {
             url,
             secrets,
             credentials,
             shown,
+            configured,
         })
     }
 
@@ -181,7 +197,13 @@ impl Endpoint {
             secrets: self.secrets.clone(),
             credentials: self.credentials.clone(),
             shown,
+            configured: self.configured.clone(),
         }
+    }
+
+    /// The configured endpoint this one was joined from, for reports.
+    pub(crate) fn configured(&self) -> &Configured {
+        &self.configured
     }
 
     /// The URL, without userinfo (for requests only: never print it).

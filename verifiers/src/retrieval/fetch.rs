@@ -9,17 +9,28 @@
 //! a key back to a path of its choosing. No `Referer` is sent. Every attempt
 //! has a time limit, the whole retrieval another, and reading stops at the
 //! size cap.
+//!
+//! Every failed attempt is reported to [`taskproof_core::observe`] against
+//! the configured endpoint it was made to, with its cause: where it failed
+//! (connecting, a status, a redirect, the body, a time limit) is known only
+//! here, so the attempt in progress is tracked for the whole of
+//! [`Fetcher::retrying`]'s call to it.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use futures_util::StreamExt;
 use reqwest::{
     Response, StatusCode, Url,
     header::{ACCEPT, LOCATION},
 };
+use taskproof_core::observe::{self, FailureCause, RetrievalFailure};
 use tokio::time::Instant;
 
-use super::{Endpoint, RedactedUrl, RetrievalPolicy};
+use super::{Endpoint, RedactedUrl, RetrievalPolicy, endpoint::Configured};
 
 /// Which time limit ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +126,19 @@ impl Transient for FetchError {
 }
 
 impl FetchError {
+    /// The cause as reported to [`taskproof_core::observe`].
+    pub fn cause(&self) -> FailureCause {
+        match self {
+            Self::Unreachable(_) => FailureCause::Unreachable,
+            Self::TimedOut(_) => FailureCause::Timeout,
+            Self::Status(code) => FailureCause::of_status(*code),
+            Self::TooLarge(_) => FailureCause::TooLarge,
+            Self::BrokenOff(_) => FailureCause::BrokenOff,
+            Self::Redirect(_) => FailureCause::RedirectRefused,
+            Self::Request(_) => FailureCause::Protocol,
+        }
+    }
+
     /// Describes a reqwest error without its URL (which may hold a query
     /// secret) but with its chain of causes ("connection refused" lives
     /// below "error sending request").
@@ -150,6 +174,42 @@ impl FetchError {
             Self::Request(m) | Self::Unreachable(m) => Self::BrokenOff(m),
             other => other,
         }
+    }
+}
+
+/// The attempt in progress: which configured endpoint it went to, once
+/// [`Fetcher::open`] knows.
+#[derive(Debug, Default)]
+pub(crate) struct Attempt {
+    endpoint: OnceLock<Configured>,
+}
+
+impl Attempt {
+    /// Reports `error` against the attempt's endpoint, if it has one.
+    pub(crate) fn report(&self, error: &FetchError) {
+        if let Some(endpoint) = self.endpoint.get() {
+            observe::retrieval_failed(&RetrievalFailure::new(
+                endpoint.task_definition,
+                &endpoint.shown,
+                error.cause(),
+            ));
+        }
+    }
+
+    /// The attempt running on this task, if any.
+    pub(crate) fn current() -> Option<Arc<Self>> {
+        ATTEMPT.try_with(Arc::clone).ok()
+    }
+}
+
+tokio::task_local! {
+    static ATTEMPT: Arc<Attempt>;
+}
+
+/// Reports `error` against the attempt running on this task.
+pub(crate) fn report(error: &FetchError) {
+    if let Some(attempt) = Attempt::current() {
+        attempt.report(error);
     }
 }
 
@@ -207,6 +267,21 @@ impl Fetcher {
     /// response, whose status is a success. `accept` is sent on every hop;
     /// the endpoint's secrets only while the chain stays on its origin.
     pub(crate) async fn open(
+        &self,
+        target: &Endpoint,
+        accept: Option<&'static str>,
+    ) -> Result<Response, FetchError> {
+        if let Some(attempt) = Attempt::current() {
+            let _ = attempt.endpoint.set(target.configured().clone());
+        }
+        let opened = self.follow(target, accept).await;
+        if let Err(e) = &opened {
+            report(e);
+        }
+        opened
+    }
+
+    async fn follow(
         &self,
         target: &Endpoint,
         accept: Option<&'static str>,
@@ -285,10 +360,16 @@ impl Fetcher {
                     Timeout::Attempt(self.policy.attempt_timeout),
                 )
             };
-            let error = match tokio::time::timeout(limit, attempt()).await {
+            let record = Arc::new(Attempt::default());
+            let timed = ATTEMPT.scope(Arc::clone(&record), tokio::time::timeout(limit, attempt()));
+            let error = match timed.await {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(e)) => e,
-                Err(_) => FetchError::TimedOut(timeout).into(),
+                Err(_) => {
+                    let e = FetchError::TimedOut(timeout);
+                    record.report(&e);
+                    e.into()
+                }
             };
             if !error.is_transient() || retry >= self.policy.retries {
                 return Err(error);
@@ -318,10 +399,15 @@ impl Fetcher {
     }
 }
 
-/// Refuses a response that announces more than `cap` bytes before reading it.
+/// Refuses a response that announces more than `cap` bytes before reading
+/// it (and reports the refusal).
 pub(crate) fn check_announced_length(response: &Response, cap: u64) -> Result<(), FetchError> {
     match response.content_length() {
-        Some(len) if len > cap => Err(FetchError::TooLarge(cap)),
+        Some(len) if len > cap => {
+            let e = FetchError::TooLarge(cap);
+            report(&e);
+            Err(e)
+        }
         _ => Ok(()),
     }
 }
@@ -332,11 +418,18 @@ async fn read_capped(response: Response, cap: u64) -> Result<Vec<u8>, FetchError
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(FetchError::broken_off)?;
-        if (body.len() as u64).saturating_add(chunk.len() as u64) > cap {
-            return Err(FetchError::TooLarge(cap));
-        }
-        body.extend_from_slice(&chunk);
+        let failed = match chunk {
+            Err(e) => FetchError::broken_off(e),
+            Ok(chunk) if (body.len() as u64).saturating_add(chunk.len() as u64) > cap => {
+                FetchError::TooLarge(cap)
+            }
+            Ok(chunk) => {
+                body.extend_from_slice(&chunk);
+                continue;
+            }
+        };
+        report(&failed);
+        return Err(failed);
     }
     Ok(body)
 }

@@ -161,6 +161,8 @@ pub(crate) struct BodyReader {
     current: bytes::Bytes,
     received: u64,
     max_size: u64,
+    /// The fetch this body belongs to, to report a body over the cap.
+    attempt: Option<Arc<fetch::Attempt>>,
 }
 
 impl io::Read for BodyReader {
@@ -173,7 +175,11 @@ impl io::Read for BodyReader {
                 Some(Ok(chunk)) => {
                     self.received += chunk.len() as u64;
                     if self.received > self.max_size {
-                        return Err(io::Error::other(FetchError::TooLarge(self.max_size)));
+                        let e = FetchError::TooLarge(self.max_size);
+                        if let Some(attempt) = &self.attempt {
+                            attempt.report(&e);
+                        }
+                        return Err(io::Error::other(e));
                     }
                     self.current = chunk;
                 }
@@ -216,12 +222,16 @@ pub(crate) async fn stream_body<T: Send + 'static>(
         current: bytes::Bytes::new(),
         received: 0,
         max_size,
+        attempt: fetch::Attempt::current(),
     };
     let deadline = Deadline::current();
     let worker = tokio::task::spawn_blocking(move || deadline.enter(|| work(reader)));
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
         let item = chunk.map_err(FetchError::broken_off);
+        if let Err(e) = &item {
+            fetch::report(e);
+        }
         let failed = item.is_err();
         if tx.send(item).await.is_err() || failed {
             // The worker stopped reading (it has its answer or gave up).
