@@ -359,17 +359,19 @@ fn example_binary() -> PathBuf {
     let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
     // Built every time: a run filtered to this file does not build
     // examples, and a stale one would measure old code.
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "taskproof-node",
-            "--example",
-            "custom_attester",
-        ])
-        .status()
-        .unwrap();
+    let mut build = Command::new(env!("CARGO"));
+    build.args([
+        "build",
+        "-q",
+        "-p",
+        "taskproof-node",
+        "--example",
+        "custom_attester",
+    ]);
+    if profile.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status().unwrap();
     assert!(status.success(), "cannot build the example");
     profile.join("examples").join("custom_attester")
 }
