@@ -49,6 +49,33 @@ pub fn deserialize_uint256<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::E
     }
 }
 
+/// Reads 32 bytes (a root, a hash, a schema UID) written as `0x` and 64 hex
+/// digits, with an error that says what was expected and what was given
+/// (`expected 32 bytes (0x and 64 hex digits), got 1`).
+pub fn deserialize_bytes32<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<alloy_primitives::B256, D::Error> {
+    let text = String::deserialize(d)?;
+    let hex = text.strip_prefix("0x").ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "expected 32 bytes as 0x and 64 hex digits, got {} without 0x",
+            crate::quote(&text)
+        ))
+    })?;
+    let bytes = alloy_primitives::hex::decode(hex).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected 32 bytes as 0x and 64 hex digits, got {}, which is not hex",
+            crate::quote(&text)
+        ))
+    })?;
+    alloy_primitives::B256::try_from(bytes.as_slice()).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected 32 bytes (0x and 64 hex digits), got {}",
+            bytes.len()
+        ))
+    })
+}
+
 /// A canonical decimal `uint256`: digits only, no leading zero but `"0"`.
 pub(crate) fn parse_uint256(s: &str) -> Option<U256> {
     let canonical =

@@ -73,7 +73,8 @@ mod verifier;
 pub use async_trait::async_trait;
 pub use config::{
     BuildContext, ConfigError, InnerVerifier, MAX_CONFIG_BYTES, MAX_PARAM_FILE_BYTES,
-    TaskDefinition, TaskDefinitions, deserialize_uint256, parse_document, read_config_text,
+    TaskDefinition, TaskDefinitions, deserialize_bytes32, deserialize_uint256, parse_document,
+    read_config_text,
 };
 pub use deadline::{Deadline, Expired};
 pub use files::{FileTooLarge, read_capped};

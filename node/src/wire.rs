@@ -247,11 +247,10 @@ pub fn task_definition_id(value: &Value) -> Result<u16, FieldError> {
         _ => None,
     };
     match parsed {
-        Some(n) => {
-            u16::try_from(n).map_err(|_| FieldError(format!("taskDefinitionId {n} is above 65535")))
-        }
+        Some(n) => u16::try_from(n)
+            .map_err(|_| FieldError(format!("taskDefinitionId: expected 0 to 65535, got {n}"))),
         None => Err(FieldError(format!(
-            "taskDefinitionId must be an integer 0..65535 or a decimal string of one, got {}",
+            "taskDefinitionId: expected an integer 0 to 65535 or a decimal string of one, got {}",
             shown(value)
         ))),
     }
@@ -302,7 +301,7 @@ pub fn hex_bytes(value: &Value, what: &str) -> Result<Bytes, FieldError> {
         .map(Bytes::from)
         .ok_or_else(|| {
             FieldError(format!(
-                "{what} must be 0x-prefixed hex bytes, got {}",
+                "{what}: expected 0x-prefixed hex bytes, got {}",
                 shown(value)
             ))
         })
@@ -317,7 +316,7 @@ pub fn address(value: &Value, what: &str) -> Result<Address, FieldError> {
         .and_then(|s| s.parse::<Address>().ok())
         .ok_or_else(|| {
             FieldError(format!(
-                "{what} must be a 0x-prefixed 20-byte address, got {}",
+                "{what}: expected a 0x-prefixed 20-byte address (0x and 40 hex digits), got {}",
                 shown(value)
             ))
         })
@@ -356,11 +355,11 @@ mod tests {
             json!([2]),
         ] {
             let e = task_definition_id(&bad).unwrap_err();
-            assert!(e.0.starts_with("taskDefinitionId must be"), "{bad}: {e}");
+            assert!(e.0.starts_with("taskDefinitionId: expected"), "{bad}: {e}");
         }
         assert_eq!(
             task_definition_id(&json!(65536)).unwrap_err().0,
-            "taskDefinitionId 65536 is above 65535"
+            "taskDefinitionId: expected 0 to 65535, got 65536"
         );
     }
 
@@ -371,6 +370,11 @@ mod tests {
         assert!(e.0.len() < 200, "{}", e.0.len());
         let e = address(&json!("x".repeat(1 << 20)), "performer").unwrap_err();
         assert!(e.0.len() < 200, "{}", e.0.len());
+        assert!(
+            e.0.starts_with("performer: expected a 0x-prefixed 20-byte address"),
+            "{}",
+            e.0
+        );
     }
 
     #[test]

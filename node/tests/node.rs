@@ -90,13 +90,30 @@ async fn malformed_unknown_and_oversized_requests_get_clear_errors() {
     )
     .await;
     assert_eq!(status, 400, "missing proofOfTask");
-    let (status, _) = post(
+    let (status, answer) = post(
         &node,
         "/task/validate",
         json!({"proofOfTask": "x", "taskDefinitionId": 70000}).to_string(),
     )
     .await;
     assert_eq!(status, 400, "id above u16");
+    assert_eq!(
+        answer["message"],
+        json!("malformed request: taskDefinitionId: expected 0 to 65535, got 70000")
+    );
+    let (status, answer) = post(
+        &node,
+        "/task/validate",
+        json!({"proofOfTask": "x", "taskDefinitionId": 1, "performer": "0x1234"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        answer["message"],
+        json!(
+            "malformed request: performer: expected a 0x-prefixed 20-byte address (0x and 40 hex digits), got \"0x1234\""
+        )
+    );
 
     let (status, answer) = post(
         &node,
@@ -291,7 +308,7 @@ async fn send_task_refuses_bad_signatures_and_bad_requests() {
     .await;
     assert_eq!(answer["error"]["code"], json!(-32602));
     assert!(
-        message(&answer).starts_with("params[1] data must be 0x-prefixed hex bytes"),
+        message(&answer).starts_with("params[1] data: expected 0x-prefixed hex bytes"),
         "{answer}"
     );
     let (_, answer) = post(
@@ -479,7 +496,7 @@ fn check_config_reports_the_file_definition_and_key() {
     assert!(
         stderr.contains("bad.toml")
             && stderr.contains("task definition 4")
-            && stderr.contains("params.root"),
+            && stderr.contains("`params.root`: expected 32 bytes (0x and 64 hex digits), got 1"),
         "{stderr}"
     );
 
@@ -859,7 +876,7 @@ async fn ambiguous_or_malleable_requests_are_refused() {
             answer["message"]
                 .as_str()
                 .unwrap()
-                .contains("taskDefinitionId must be an integer"),
+                .contains("taskDefinitionId: expected an integer"),
             "{answer}"
         );
         let performer = alloy_signer_local::PrivateKeySigner::random();
@@ -975,6 +992,32 @@ fn the_readmes_task_definition_example_passes_check_config() {
     let (code, out, err) = check_config(&format!("{}\n{big}", bundled_config()));
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("minimum voting power 1157920892"), "{out}");
+}
+
+/// What a reviewer of a config most needs to see, `check-config` prints: the
+/// insecure test SRS of the bundled EigenDA definition and every `danger`
+/// opt-in, as warnings, while a clean file prints none.
+#[test]
+fn check_config_warns_of_the_test_srs_and_danger_options() {
+    let (code, _, err) = check_config(&bundled_config());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("WARN")
+            && err.contains("published test secret")
+            && err.contains("task_definition=50"),
+        "{err}"
+    );
+    let merkle = "[[task_definitions]]\nid = 2\nname = \"ct\"\nverifier = \"merkle\"\nparams = { scheme = \"rfc6962\", root = \"0x5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328\", tree_size = 8 }\n";
+    let (code, _, err) = check_config(merkle);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("WARN"), "{err}");
+    let dangerous = "[[task_definitions]]\nid = 40\nname = \"x\"\nverifier = \"ipfs\"\nparams = { gateways = [\"http://127.0.0.1:9\"], danger = { unavailable_is_invalid = true } }\n";
+    let (code, _, err) = check_config(dangerous);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("WARN") && err.contains("danger.unavailable_is_invalid"),
+        "{err}"
+    );
 }
 
 /// Configs that would make a useless or silently broken node are refused at

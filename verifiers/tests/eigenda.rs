@@ -363,7 +363,12 @@ fn config_mistakes_name_their_key() {
 fn a_danger_opt_in_is_logged_at_start_up() {
     let (built, lines) = support::logged(|| build(&params(&["http://x".into()], "")));
     built.unwrap();
-    assert!(!lines.iter().any(|l| l.starts_with("WARN")), "{lines:?}");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.starts_with("WARN") && l.contains("danger")),
+        "{lines:?}"
+    );
     let (built, lines) = support::logged(|| {
         build(&params(
             &["http://x".into()],
@@ -378,6 +383,42 @@ fn a_danger_opt_in_is_logged_at_start_up() {
             && l.contains("name=\"standalone\"")),
         "{lines:?}"
     );
+}
+
+#[test]
+fn an_srs_from_the_published_test_secret_is_named_at_start_up() {
+    let (built, lines) = support::logged(|| build(&params(&["http://x".into()], "")));
+    built.unwrap();
+    assert!(
+        lines.iter().any(|l| l.starts_with("WARN")
+            && l.contains("published test secret")
+            && l.contains("insecure-g1.point")),
+        "{lines:?}"
+    );
+
+    // The same file format from another secret says nothing.
+    let other = Srs::insecure_from_known_secret(Fr::from(7u64), 64);
+    let dir = std::env::temp_dir().join(format!("taskproof-srs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes: Vec<u8> = other.g1().iter().flat_map(encode_g1_compressed).collect();
+    std::fs::write(dir.join("other.point"), bytes).unwrap();
+    let table: toml::Table = params(&["http://x".into()], "")
+        .replace("insecure-g1.point", "other.point")
+        .parse()
+        .unwrap();
+    let registry = taskproof_verifiers::builtin_registry();
+    let (built, lines) = support::logged(|| {
+        let ctx = BuildContext::standalone(&table, &dir, &registry);
+        registry.get("eigenda").unwrap().build(&ctx)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    built.unwrap();
+    assert!(
+        !lines.iter().any(|l| l.contains("published test secret")),
+        "{lines:?}"
+    );
+    assert!(srs_file().is_published_test_srs());
+    assert!(!other.is_published_test_srs());
 }
 
 #[test]

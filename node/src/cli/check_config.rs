@@ -17,7 +17,10 @@ pub(super) struct Args {
     listen: super::ListenArgs,
 }
 
-pub(super) fn run(args: Args, registry: &Registry) -> ExitCode {
+pub(super) fn run(args: Args, registry: &Registry, format: crate::logging::LogFormat) -> ExitCode {
+    // Warnings (a `danger` option, a test SRS) are what a reviewer of the
+    // file most needs to see; the per-kind `info` lines are noise here.
+    super::init_logging("warn", format);
     let path = args.file.unwrap_or(args.config.path);
     let config = match super::load_config(&path, &args.listen, registry) {
         Ok(c) => c,

@@ -16,6 +16,8 @@ mod cid;
 #[cfg(feature = "groth16")]
 mod groth16;
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 mod verify;
 
 /// Exit code for usage and configuration errors.
@@ -99,6 +101,9 @@ enum Command {
     /// Work with CAR files: `taskproof car verify FILE.car [--root CID] [--extract OUT]`.
     #[cfg(feature = "ipfs")]
     Car(car::Args),
+    /// TLS session proofs: `tls record URL --performer ADDR --task-def N`.
+    #[cfg(feature = "tls")]
+    Tls(tls::Args),
 }
 
 /// The `taskproof` binary with the built-in verifier kinds of this build.
@@ -145,7 +150,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args, &registry, format),
         Command::Verify(args) => verify::run(args, &registry, format),
-        Command::CheckConfig(args) => check_config::run(args, &registry),
+        Command::CheckConfig(args) => check_config::run(args, &registry, format),
         Command::Bench(args) => bench::run(args, &registry, format),
         #[cfg(feature = "groth16")]
         Command::Groth16(args) => groth16::run(args),
@@ -153,6 +158,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Cid(args) => cid::run(args),
         #[cfg(feature = "ipfs")]
         Command::Car(args) => car::run(args),
+        #[cfg(feature = "tls")]
+        Command::Tls(args) => tls::run(args),
     }
 }
 

@@ -44,7 +44,7 @@ pub use encoding::{
     blob_to_scalars, decode_blob, encode_payload,
 };
 pub use point::{PointError, decode_g1, encode_g1_compressed, encode_g1_uncompressed};
-pub use srs::{Srs, SrsError, insecure_power};
+pub use srs::{PUBLISHED_TEST_SECRET, Srs, SrsError, insecure_power, published_test_secret};
 
 use crate::retrieval::{
     CONNECT_TIMEOUT_MS, DangerParams, Defaults, Endpoint, EndpointFailure, FetchError, Fetcher,
@@ -173,6 +173,15 @@ impl VerifierFactory for EigenDaFactory {
         let srs = Srs::from_g1_point_file(&path, p.srs_points)
             .map_err(|e| ctx.error("srs_g1_file", format!("{}: {e}", path.display())))?
             .with_msm_table(p.msm_table_mib.saturating_mul(1 << 20));
+        if srs.is_published_test_srs() {
+            tracing::warn!(
+                task_definition = ctx.task_definition_id(),
+                srs = %path.display(),
+                "this SRS was made from a published test secret: anyone can forge a commitment \
+                 opening against it, so every blob check of this task definition is worthless; \
+                 use EigenDA's g1.point in production"
+            );
+        }
         if srs.msm_table_points() < p.srs_points {
             tracing::info!(
                 task_definition = ctx.task_definition_id(),

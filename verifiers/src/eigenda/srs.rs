@@ -120,6 +120,15 @@ impl Srs {
         self.table.as_ref().map_or(0, |t| t.len())
     }
 
+    /// True when this SRS was made from the secret published with the test
+    /// fixtures ([`PUBLISHED_TEST_SECRET`]): anyone can forge openings
+    /// against it, so a node configured with it must say so loudly.
+    pub fn is_published_test_srs(&self) -> bool {
+        self.g1.get(1).is_some_and(|p| {
+            *p == (G1Projective::generator() * published_test_secret()).into_affine()
+        })
+    }
+
     /// The points, for writing an SRS file.
     pub fn g1(&self) -> &[G1Affine] {
         &self.g1
@@ -151,6 +160,16 @@ impl Srs {
         };
         Ok(sum.into_affine())
     }
+}
+
+/// The τ of `fixtures/eigenda/insecure-g1.point`, published in its
+/// `generate.py`: 32 bytes of `0x2a`, reduced modulo the group order.
+pub const PUBLISHED_TEST_SECRET: [u8; 32] = [0x2a; 32];
+
+/// [`PUBLISHED_TEST_SECRET`] as a field element.
+pub fn published_test_secret() -> Fr {
+    use ark_ff::PrimeField;
+    Fr::from_be_bytes_mod_order(&PUBLISHED_TEST_SECRET)
 }
 
 /// `τ^i`, exposed so tests can cross-check the insecure SRS.

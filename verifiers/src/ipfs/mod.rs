@@ -135,7 +135,8 @@ impl VerifierFactory for IpfsFactory {
             &[TIMEOUT_MS, CONNECT_TIMEOUT_MS, UNAVAILABLE_IS_INVALID],
         )?;
         let p: IpfsParams = ctx.params()?;
-        let gateways = endpoints(ctx, "gateways", &p.gateways)?;
+        let bases = gateway_bases(ctx, &p.gateways);
+        let gateways = endpoints(ctx, "gateways", &bases)?;
         if p.max_size_bytes == 0 {
             return Err(ctx.error("max_size_bytes", "must be greater than 0"));
         }
@@ -157,6 +158,29 @@ impl VerifierFactory for IpfsFactory {
             inner,
         }))
     }
+}
+
+/// A gateway's base URL. Pinata's and Othentic's examples write gateways as
+/// their `/ipfs/` path (`https://gateway.example/ipfs/`); the requests here
+/// add `/ipfs/{cid}` themselves, so that suffix is dropped, and said so.
+fn gateway_bases(ctx: &BuildContext<'_>, gateways: &[String]) -> Vec<String> {
+    gateways
+        .iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let trimmed = url.trim_end_matches('/');
+            match trimmed.strip_suffix("/ipfs") {
+                Some(base) if base.contains("://") && !base.ends_with(':') => {
+                    tracing::info!(
+                        task_definition = ctx.task_definition_id(),
+                        "params.gateways[{i}]: using {base} (the gateway's base; /ipfs/CID is added to it)"
+                    );
+                    base.to_owned()
+                }
+                _ => url.clone(),
+            }
+        })
+        .collect()
 }
 
 /// Verifies that the content a CID names is retrievable (and, with `then`,
@@ -219,5 +243,35 @@ impl Verifier for IpfsVerifier {
         let own = self.gateways.policy().total_timeout;
         let inner = self.inner.as_ref().and_then(|v| v.time_needed());
         Some(own.saturating_add(inner.unwrap_or_default()))
+    }
+}
+
+#[cfg(test)]
+mod gateway_url_tests {
+    use super::*;
+
+    #[test]
+    fn a_gateway_written_as_its_ipfs_path_is_used_by_its_base() {
+        let params = toml::Table::new();
+        let registry = taskproof_core::Registry::new();
+        let ctx = BuildContext::standalone(&params, std::path::Path::new("."), &registry);
+        let written = [
+            "https://gateway.pinata.cloud/ipfs/",
+            "https://ipfs.io/ipfs",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "https://dweb.example/ipfs-mirror/",
+        ]
+        .map(String::from);
+        assert_eq!(
+            gateway_bases(&ctx, &written),
+            [
+                "https://gateway.pinata.cloud",
+                "https://ipfs.io",
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/",
+                "https://dweb.example/ipfs-mirror/",
+            ]
+        );
     }
 }

@@ -18,6 +18,7 @@ pub struct LocationParams {
     /// The EAS schema UID attestations must use (Astral's location schema is
     /// `0xba4171c92572b1e4f241d044c32cdf083be9fd946b8766977558ca6378c824e2`:
     /// no resolver, revocable).
+    #[serde(deserialize_with = "taskproof_core::deserialize_bytes32")]
     pub schema_uid: B256,
     /// The EAS deployment attestations must be signed for.
     pub eas: EasParams,

@@ -128,6 +128,7 @@ pub enum SchemeName {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Params {
     scheme: SchemeName,
+    #[serde(deserialize_with = "taskproof_core::deserialize_bytes32")]
     root: B256,
     #[serde(default)]
     leaf_encoding: Option<Vec<String>>,
