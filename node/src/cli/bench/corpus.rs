@@ -192,7 +192,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.jsonl");
         std::fs::write(&path, "{\"proofOfTask\": \"1\"}\n\n{\"proofOfTask\": 2}\n").unwrap();
-        let err = load(&[path.clone()], &flags(Some(1))).unwrap_err();
+        let err = load(std::slice::from_ref(&path), &flags(Some(1))).unwrap_err();
         assert!(
             err.starts_with(&format!("{}:3: invalid type", path.display())),
             "{err}"
@@ -208,7 +208,7 @@ mod tests {
             "{\"proofOfTask\": \"1\", \"taskDefinitionId\": 4}\n{\"proofOfTask\": \"2\"}\n",
         )
         .unwrap();
-        let err = load(&[path.clone()], &flags(None)).unwrap_err();
+        let err = load(std::slice::from_ref(&path), &flags(None)).unwrap_err();
         assert!(err.contains(":2: no taskDefinitionId"), "{err}");
         let entries = load(&[path], &flags(Some(9))).unwrap();
         assert_eq!(
