@@ -79,7 +79,8 @@ PY
 }
 
 # Writes $work/bodies.lua with N distinct valid Groth16 proofs of the
-# multiplier circuit for task definition 1, and prints the first body.
+# multiplier circuit for task definition 1, the same proofs as a
+# `taskproof bench` corpus in $work/corpus.jsonl, and prints the first body.
 groth16_bodies() { # count
   cargo build --release -q -p taskproof-benches --bin groth16-timing
   target/release/groth16-timing emit multiplier "$1" > "$work/proofs.json"
@@ -91,6 +92,11 @@ for p in proofs:
     body = json.dumps({"proofOfTask": json.dumps(p), "data": "0x", "taskDefinitionId": 1})
     print(f"  [==[{body}]==],")
 print("}")
+PY
+  python3 - "$work/proofs.json" > "$work/corpus.jsonl" <<'PY'
+import json, sys
+for p in json.load(open(sys.argv[1])):
+    print(json.dumps({"proofOfTask": json.dumps(p), "data": "0x", "taskDefinitionId": 1}))
 PY
   python3 -c "import json;p=json.load(open('$work/proofs.json'))[0];print(json.dumps({'proofOfTask':json.dumps(p),'data':'0x','taskDefinitionId':1}))"
 }

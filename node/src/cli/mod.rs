@@ -7,6 +7,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use taskproof_core::Registry;
 
+mod bench;
 #[cfg(feature = "ipfs")]
 mod car;
 mod check_config;
@@ -89,6 +90,10 @@ enum Command {
     /// Check a config file, list its task definitions and say where `serve`
     /// would listen.
     CheckConfig(check_config::Args),
+    /// Drive a task definition's verifier in-process, or a validation service
+    /// over HTTP, with a corpus of proofs; report throughput, latency, verdicts
+    /// and CPU time.
+    Bench(bench::Args),
     /// Groth16 tools: `groth16 verify VK.json PUBLIC.json PROOF.json`, like snarkjs.
     #[cfg(feature = "groth16")]
     Groth16(groth16::Args),
@@ -152,6 +157,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Serve(args) => serve::run(args, &registry, format),
         Command::Verify(args) => verify::run(args, &registry, format),
         Command::CheckConfig(args) => check_config::run(args, &registry, format),
+        Command::Bench(args) => bench::run(args, &registry, format),
         #[cfg(feature = "groth16")]
         Command::Groth16(args) => groth16::run(args),
         #[cfg(feature = "ipfs")]
