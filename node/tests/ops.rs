@@ -1,5 +1,6 @@
 //! What an operator relies on, checked on the real binary: `/metrics` as
-//! Prometheus's own `promtool` reads it, in both exposition formats.
+//! Prometheus's own `promtool` reads it in the text format, and the
+//! Prometheus Python client's OpenMetrics parser in OpenMetrics.
 
 mod support;
 
@@ -12,25 +13,19 @@ use serde_json::json;
 use support::{ROOT, client, post, start};
 use tokio::{io::AsyncWriteExt, net::TcpListener};
 
-/// `promtool`, from Debian's `prometheus` package: installed here when
-/// missing and the tests run as root (as CI does), else a clear failure.
-/// Never skipped: a metrics check that does not run checks nothing.
-fn promtool() -> &'static str {
-    let found = || {
-        Command::new("promtool")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
+/// Installs Debian's `package` when `found` says its tool is missing and
+/// the tests run as root (as CI does), else fails clearly. Never skipped: a
+/// metrics check that does not run checks nothing.
+fn ensure_debian_tool(found: impl Fn() -> bool, tool: &str, package: &str) {
     if found() {
-        return "promtool";
+        return;
     }
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     assert!(
         root,
-        "promtool is missing: install Debian's `prometheus` package \
-         (apt-get install prometheus) or run the tests as root so they can"
+        "{tool} is missing: install Debian's `{package}` package \
+         (apt-get install {package}) or run the tests as root so they can"
     );
     let install = |args: &[&str]| {
         Command::new("apt-get")
@@ -39,16 +34,74 @@ fn promtool() -> &'static str {
             .status()
             .is_ok_and(|s| s.success())
     };
-    let packages = ["install", "-y", "--no-install-recommends", "prometheus"];
+    let packages = ["install", "-y", "--no-install-recommends", package];
     if !install(&packages) {
         assert!(install(&["update"]), "apt-get update failed");
-        assert!(install(&packages), "apt-get install prometheus failed");
+        assert!(install(&packages), "apt-get install {package} failed");
     }
     assert!(
         found(),
-        "promtool is still missing after installing prometheus"
+        "{tool} is still missing after installing {package}"
     );
+}
+
+/// `promtool`, from Debian's `prometheus` package.
+fn promtool() -> &'static str {
+    let found = || {
+        Command::new("promtool")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    ensure_debian_tool(found, "promtool", "prometheus");
     "promtool"
+}
+
+/// The OpenMetrics parser of the Prometheus Python client (Debian's
+/// `python3-prometheus-client`, hence Debian's own `/usr/bin/python3`), which refuses what the OpenMetrics 1.0
+/// specification refuses; `promtool check metrics` reads only the older
+/// text format. Its complaint about `text`, empty when it parses.
+fn openmetrics_findings(text: &str) -> String {
+    const PARSE: &str = "import sys\n\
+from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+families = list(text_string_to_metric_families(sys.stdin.read()))\n\
+assert families, 'no metric families'\n";
+    let found = || {
+        Command::new("/usr/bin/python3")
+            .args(["-c", "import prometheus_client.openmetrics.parser"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    ensure_debian_tool(
+        found,
+        "the Python OpenMetrics parser",
+        "python3-prometheus-client",
+    );
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", PARSE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        return String::new();
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The last line of the traceback is the parser's complaint.
+    stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("the parser failed without a word")
+        .to_owned()
 }
 
 /// `promtool check metrics` on `text`: its findings, empty when clean.
@@ -189,6 +242,11 @@ async fn metrics_pass_promtool_in_the_prometheus_text_format_with_help_for_every
     assert_eq!(families_without_help(&text), Vec::<String>::new(), "{text}");
     assert!(!text.contains("# EOF"), "{text}");
 
+    // The parser refuses what OpenMetrics refuses, so a pass below means something.
+    assert!(
+        openmetrics_findings("# TYPE a counter\n# HELP a x\na_total 1\n").contains("EOF"),
+        "the OpenMetrics parser took a document without # EOF"
+    );
     // What Prometheus 2.x sends by default, and what curl sends: OpenMetrics.
     let prometheus_default = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
     for accept in [Some(prometheus_default), None, Some("*/*")] {
@@ -198,6 +256,7 @@ async fn metrics_pass_promtool_in_the_prometheus_text_format_with_help_for_every
             "application/openmetrics-text; version=1.0.0; charset=utf-8"
         );
         assert!(om.ends_with("# EOF\n"), "{om}");
+        assert_eq!(openmetrics_findings(&om), "", "{om}");
         assert_eq!(families_without_help(&om), Vec::<String>::new(), "{om}");
     }
 }
