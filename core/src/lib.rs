@@ -66,6 +66,7 @@
 mod config;
 pub mod cpu;
 pub mod deadline;
+pub mod ecrecover;
 mod files;
 pub mod observe;
 mod registry;

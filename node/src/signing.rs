@@ -9,6 +9,7 @@
 use alloy_primitives::{Address, B256, Bytes, Signature, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_sol_types::SolValue;
+use taskproof_core::ecrecover::{self, RecoverError};
 
 use crate::AttesterKey;
 
@@ -73,13 +74,6 @@ impl Vote<'_> {
     }
 }
 
-/// Half the order of secp256k1: a signature with `s` above it is the
-/// malleable twin of one below (EIP-2; OpenZeppelin's `ECDSA` refuses it).
-const HALF_ORDER: U256 = U256::from_be_bytes([
-    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
-]);
-
 /// Why a performer signature was refused (`InvalidPerformerSignature`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PerformerSignatureError {
@@ -124,15 +118,14 @@ pub fn check_performer_signature(
     if !matches!(v, 27 | 28) {
         return Err(PerformerSignatureError::BadRecoveryId(*v));
     }
-    if U256::from_be_slice(&signature[32..64]) > HALF_ORDER {
-        return Err(PerformerSignatureError::HighS);
-    }
     let signature =
         Signature::from_raw(signature).map_err(|_| PerformerSignatureError::Malformed)?;
     let hash = task_hash(proof_of_task, data, performer, task_definition_id);
-    let recovered = signature
-        .recover_address_from_prehash(&hash)
-        .map_err(|_| PerformerSignatureError::Unrecoverable)?;
+    let recovered = ecrecover::recover(&hash, &signature).map_err(|e| match e {
+        RecoverError::HighS => PerformerSignatureError::HighS,
+        RecoverError::OutOfRange => PerformerSignatureError::Malformed,
+        RecoverError::NoKey => PerformerSignatureError::Unrecoverable,
+    })?;
     if recovered != performer {
         return Err(PerformerSignatureError::WrongSigner {
             recovered,
@@ -189,7 +182,7 @@ mod tests {
             16,
         )
         .unwrap();
-        assert_eq!(HALF_ORDER, order >> 1);
+        assert_eq!(ecrecover::SECP256K1_ORDER, order);
         let s = U256::from_be_slice(&good[32..64]);
         let mut twin = good;
         twin[32..64].copy_from_slice(&(order - s).to_be_bytes::<32>());

@@ -14,6 +14,7 @@ use alloy_primitives::{Address, B256, Bytes, Signature, U256, keccak256};
 use alloy_sol_types::{Eip712Domain, SolStruct};
 use serde::Deserialize;
 use serde_json::Value;
+use taskproof_core::ecrecover::RecoverError;
 
 /// The EIP-712 domain name of EAS off-chain attestations.
 pub const EAS_DOMAIN_NAME: &str = "EAS Attestation";
@@ -51,15 +52,6 @@ const ATTEST_FIELDS: [(&str, &str); 9] = [
     ("data", "bytes"),
     ("salt", "bytes32"),
 ];
-
-/// Half the secp256k1 group order: signatures with a larger `s` are the
-/// malleated twin of a low-`s` one (EIP-2).
-const SECP256K1_HALF_ORDER: U256 = U256::from_limbs([
-    0xdfe9_2f46_681b_20a0,
-    0x5d57_6e73_57a4_501d,
-    0xffff_ffff_ffff_ffff,
-    0x7fff_ffff_ffff_ffff,
-]);
 
 /// Why an attestation document is rejected before any geography.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -276,8 +268,7 @@ pub fn verify(document: &str, domain: &EasDomain) -> Result<Attestation, Attesta
     };
     let digest = typed.eip712_signing_hash(&domain.eip712());
     let signature = parse_signature(&signed.signature)?;
-    let signer = signature
-        .recover_address_from_prehash(&digest)
+    let signer = taskproof_core::ecrecover::recover(&digest, &signature)
         .map_err(|e| AttestationError::BadSignature(e.to_string()))?;
     if let Some(claimed) = claimed_signer
         && claimed != signer
@@ -362,7 +353,7 @@ fn parse_signature(json: &SignatureJson) -> Result<Signature, AttestationError> 
         SignatureJson::Packed(bytes) => Signature::try_from(bytes.as_ref())
             .map_err(|e| AttestationError::BadSignature(e.to_string()))?,
     };
-    if signature.s() > SECP256K1_HALF_ORDER {
+    if let Err(RecoverError::HighS) = taskproof_core::ecrecover::check_scalars(&signature) {
         return Err(AttestationError::BadSignature(
             "high s (a malleated signature, EIP-2)".into(),
         ));
@@ -390,17 +381,4 @@ fn offchain_uid(m: &Message) -> B256 {
     packed.extend_from_slice(m.salt.as_slice());
     packed.extend_from_slice(&0u32.to_be_bytes());
     keccak256(&packed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn half_order_constant_is_n_over_2() {
-        let n: U256 = "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141"
-            .parse()
-            .unwrap();
-        assert_eq!(SECP256K1_HALF_ORDER, n >> 1);
-    }
 }

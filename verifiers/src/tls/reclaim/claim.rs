@@ -11,16 +11,15 @@
 //!
 //! Trusts nothing: identifier fields are recomputed, signers are recovered.
 
-use alloy_primitives::{Address, B256, Signature, U256, eip191_hash_message, keccak256, uint};
+use alloy_primitives::{Address, B256, Signature, eip191_hash_message, keccak256};
 use serde_json::{Map, Value};
-use taskproof_core::{Deadline, quote};
+use taskproof_core::{
+    Deadline,
+    ecrecover::{self, RecoverError},
+    quote,
+};
 
 use super::{ReclaimError, SignatureFault};
-
-/// The order of secp256k1 over two: signatures with a larger `s` are the
-/// malleated twins of low-`s` ones (EIP-2), refused.
-const SECP256K1_HALF_ORDER: U256 =
-    uint!(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0_U256);
 
 /// The context, read and rewritten in canonical form.
 pub(crate) struct Context {
@@ -98,6 +97,14 @@ pub(crate) fn signed_digest(
     eip191_hash_message(text)
 }
 
+fn fault(e: RecoverError) -> SignatureFault {
+    match e {
+        RecoverError::OutOfRange => SignatureFault::OutOfRange,
+        RecoverError::HighS => SignatureFault::HighS,
+        RecoverError::NoKey => SignatureFault::NoKey,
+    }
+}
+
 /// Reads one signature: 0x and 130 hex digits, r‖s‖v with v in {27, 28, 0,
 /// 1}, 0 < r < n, 0 < s ≤ n/2.
 pub(crate) fn parse_signature(text: &str) -> Result<Signature, SignatureFault> {
@@ -119,13 +126,7 @@ pub(crate) fn parse_signature(text: &str) -> Result<Signature, SignatureFault> {
         v => return Err(SignatureFault::V(v)),
     };
     let signature = Signature::from_bytes_and_parity(&bytes[..64], parity);
-    let n = SECP256K1_HALF_ORDER << 1 | U256::from(1);
-    if signature.r().is_zero() || signature.r() >= n || signature.s().is_zero() {
-        return Err(SignatureFault::OutOfRange);
-    }
-    if signature.s() > SECP256K1_HALF_ORDER {
-        return Err(SignatureFault::HighS);
-    }
+    ecrecover::check_scalars(&signature).map_err(fault)?;
     Ok(signature)
 }
 
@@ -142,28 +143,13 @@ pub(crate) fn recover(
     let mut signers = Vec::with_capacity(signatures.len());
     for (index, signature) in signatures.iter().enumerate() {
         deadline.check()?;
-        let signer = signature
-            .recover_address_from_prehash(digest)
-            .map_err(|_| ReclaimError::BadSignature {
+        let signer =
+            ecrecover::recover(digest, signature).map_err(|e| ReclaimError::BadSignature {
                 path,
                 index,
-                fault: SignatureFault::NoKey,
+                fault: fault(e),
             })?;
         signers.push(signer);
     }
     Ok(signers)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn half_order_constant_is_n_over_2() {
-        let n: U256 = "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141"
-            .parse()
-            .unwrap();
-        assert_eq!(SECP256K1_HALF_ORDER, n >> 1);
-        assert_eq!(SECP256K1_HALF_ORDER << 1 | U256::from(1), n);
-    }
 }
