@@ -188,10 +188,10 @@ fn mutate_reclaim(rng: &mut StdRng, doc: &mut Value, donors: &[Value]) {
             0 => *pick(rng, doc) = odd_value(rng),
             1 => {
                 // Remove a member.
-                if let Value::Object(map) = pick(rng, doc) {
-                    if let Some(key) = map.keys().nth(rng.gen_range(0..map.len().max(1))).cloned() {
-                        map.remove(&key);
-                    }
+                if let Value::Object(map) = pick(rng, doc)
+                    && let Some(key) = map.keys().nth(rng.gen_range(0..map.len().max(1))).cloned()
+                {
+                    map.remove(&key);
                 }
             }
             2 => {
@@ -227,7 +227,8 @@ fn mutate_reclaim(rng: &mut StdRng, doc: &mut Value, donors: &[Value]) {
                     let mut chars: Vec<char> = s.chars().collect();
                     if !chars.is_empty() {
                         let at = rng.gen_range(0..chars.len());
-                        chars[at] = char::from(*b"0123456789abcdefABCDEF\"{}:,x ".choose(rng).unwrap());
+                        chars[at] =
+                            char::from(*b"0123456789abcdefABCDEF\"{}:,x ".choose(rng).unwrap());
                     }
                     *s = chars.into_iter().collect();
                 }
@@ -356,14 +357,19 @@ fn reclaim_mutations_never_panic_and_are_valid_only_as_signed() {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .filter(|p| {
                 let name = p.file_name().unwrap().to_string_lossy();
-                !name.starts_with("package") && name != "manifest.json" && name != "jcs-vectors.json"
+                !name.starts_with("package")
+                    && name != "manifest.json"
+                    && name != "jcs-vectors.json"
             })
             .collect();
         names.sort();
         seeds.extend(names.iter().map(|p| std::fs::read_to_string(p).unwrap()));
     }
     assert!(seeds.len() > 30, "{} seeds", seeds.len());
-    let docs: Vec<Value> = seeds.iter().map(|s| serde_json::from_str(s).unwrap()).collect();
+    let docs: Vec<Value> = seeds
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
     let byte_donors: Vec<Vec<u8>> = seeds.iter().map(|s| s.clone().into_bytes()).collect();
 
     // The seeds themselves: the signed ones are valid, by construction.
@@ -413,9 +419,11 @@ const HS_DATA: &[u8] = b"taskproof";
 
 /// The example's messages with a valid type and length header after an
 /// edit, so that the edit reaches the checks behind the framing.
-fn reframe(message: &mut Vec<u8>) {
+fn reframe(message: &mut [u8]) {
     if message.len() >= 4 {
-        let body = u32::try_from(message.len() - 4).unwrap_or(u32::MAX).to_be_bytes();
+        let body = u32::try_from(message.len() - 4)
+            .unwrap_or(u32::MAX)
+            .to_be_bytes();
         message[1..4].copy_from_slice(&body[1..]);
     }
 }
@@ -488,7 +496,15 @@ fn mutate_handshake(rng: &mut StdRng, proof: &mut HandshakeProof, example: &Hand
                 proof.messages.insert(at, m);
             }
             8 => {
-                let names = ["localhost", "LOCALHOST", "localhost.", "other", "", "*", "a.localhost"];
+                let names = [
+                    "localhost",
+                    "LOCALHOST",
+                    "localhost.",
+                    "other",
+                    "",
+                    "*",
+                    "a.localhost",
+                ];
                 proof.server_name = names[rng.gen_range(0..names.len())].to_owned();
             }
             _ => {
@@ -510,9 +526,12 @@ fn handshake_mutations_never_panic_and_are_valid_only_as_recorded() {
     )
     .parse()
     .unwrap();
-    let verifier =
-        HandshakeVerifier::from_context(&BuildContext::standalone(&table, Path::new("."), &registry))
-            .unwrap();
+    let verifier = HandshakeVerifier::from_context(&BuildContext::standalone(
+        &table,
+        Path::new("."),
+        &registry,
+    ))
+    .unwrap();
     let text = std::fs::read_to_string(format!("{HANDSHAKE}/proof.json")).unwrap();
     let example = HandshakeProof::from_json(&text).unwrap();
     let now = example.time + 60;

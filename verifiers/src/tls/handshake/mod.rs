@@ -22,6 +22,7 @@ mod check;
 pub mod params;
 pub mod proof;
 pub mod record;
+pub mod sigcache;
 mod wire;
 
 use std::{

@@ -253,12 +253,12 @@ fn default_groups() -> Vec<u16> {
 }
 
 fn chain_verifier(roots: Arc<RootCertStore>) -> Result<Arc<WebPkiServerVerifier>, String> {
-    WebPkiServerVerifier::builder_with_provider(
-        roots,
-        Arc::new(rustls::crypto::ring::default_provider()),
-    )
-    .build()
-    .map_err(|e| format!("cannot build the certificate verifier: {e}"))
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.signature_verification_algorithms =
+        super::sigcache::algorithms(provider.signature_verification_algorithms.mapping);
+    WebPkiServerVerifier::builder_with_provider(roots, Arc::new(provider))
+        .build()
+        .map_err(|e| format!("cannot build the certificate verifier: {e}"))
 }
 
 /// The bundled Mozilla roots (webpki-roots).
