@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use taskproof_core::Registry;
 
 mod bench;
+#[cfg(feature = "bls")]
+mod bls;
 #[cfg(feature = "ipfs")]
 mod car;
 mod check_config;
@@ -106,6 +108,10 @@ enum Command {
     /// TLS session proofs: `tls record URL --performer ADDR --task-def N`.
     #[cfg(feature = "tls")]
     Tls(tls::Args),
+    /// Othentic's BLS on BN254: `bls public-key`, `bls sign`,
+    /// `bls hash-to-point`, `bls verify`.
+    #[cfg(feature = "bls")]
+    Bls(bls::Args),
     /// Print a shell completion script: `taskproof completions bash`.
     Completions(completions::Args),
     /// Print the manual page (roff), or write one per subcommand with `--out DIR`.
@@ -166,6 +172,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Car(args) => car::run(args),
         #[cfg(feature = "tls")]
         Command::Tls(args) => tls::run(args),
+        #[cfg(feature = "bls")]
+        Command::Bls(args) => bls::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }
