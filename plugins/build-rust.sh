@@ -28,3 +28,4 @@ component taskproof_plugin_claim examples/rust/claim/claim.wasm
 component taskproof_plugin_reexecute examples/rust/reexecute/stats.wasm
 component taskproof_hostile_attacks hostile/attacks/attacks.wasm
 component taskproof_hostile_imports_wasi hostile/imports-wasi/imports-wasi.wasm
+component taskproof_hostile_program hostile/program/program.wasm

@@ -4,49 +4,15 @@
 
 wit_bindgen::generate!({ path: "wit", world: "attacks", generate_all });
 
-use std::{
-    hint::black_box,
-    sync::atomic::{AtomicU32, Ordering},
-};
+use std::hint::black_box;
 
 use taskproof::verifier::host::{http_get, keccak256, log};
 
 struct Attacks;
 
-/// Runs `attack`; returns what a well-behaved plugin would say otherwise.
-fn attack(name: &str) -> Result<Vec<u8>, String> {
-    match name {
-        "loop" => loop {
-            black_box(());
-        },
-        "memory" => {
-            // Keep every block alive so that memory only grows.
-            let mut blocks = Vec::new();
-            loop {
-                blocks.push(black_box(vec![1u8; 16 << 20]));
-            }
-        }
-        "output" => Ok(vec![b'x'; 100 << 20]),
-        "trap" => core::arch::wasm32::unreachable(),
-        "stack" => Ok(deep(black_box(0)).to_le_bytes().to_vec()),
-        "state" => {
-            // A second call in the same instance would see the first's count.
-            static CALLS: AtomicU32 = AtomicU32::new(0);
-            match CALLS.fetch_add(1, Ordering::Relaxed) {
-                0 => Ok(b"first call".to_vec()),
-                n => Err(format!("state leaked: call {n} of this instance")),
-            }
-        }
-        "valid" => Ok(b"valid".to_vec()),
-        _ => Err(format!("unknown attack {name}")),
-    }
-}
-
-#[allow(unconditional_recursion)]
-fn deep(n: u64) -> u64 {
-    let pad = black_box([n; 64]);
-    deep(black_box(pad[3] + 1)) + pad[7]
-}
+#[path = "../../attack.rs"]
+mod attack;
+use attack::attack;
 
 impl Guest for Attacks {
     fn verify(params: String, _task: Task) -> Verdict {
