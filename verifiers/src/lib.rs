@@ -12,6 +12,7 @@
 //! | `location` | `location` | Astral location attestations (EAS off-chain, EIP-712) against geofences |
 //! | `groth16` | `groth16` | circom/snarkjs Groth16 proofs over BN254, batched |
 //! | `tls` | `tls` | TLS session proofs: Reclaim attestor claims, TLS 1.3 handshake transcripts |
+//! | `wasm` | `wasm` | a WebAssembly component loaded at run time: a plugin's own verdict, or the performer's program re-executed |
 //!
 //! [`builtin_registry`] returns a [`Registry`] holding every kind compiled in.
 
@@ -38,6 +39,8 @@ pub mod oracle;
 pub mod retrieval;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 /// A registry with every built-in kind enabled by cargo features.
 pub fn builtin_registry() -> Registry {
@@ -68,5 +71,7 @@ pub fn register_builtins(registry: &mut Registry) -> Result<(), DuplicateKind> {
     })?;
     #[cfg(feature = "tls")]
     registry.register(tls::TlsFactory)?;
+    #[cfg(feature = "wasm")]
+    registry.register(wasm::WasmFactory)?;
     Ok(())
 }

@@ -181,6 +181,27 @@ impl Endpoint {
         })
     }
 
+    /// A URL chosen at run time (by a plugin, within the task definition's
+    /// `allow_http`): no secrets, no userinfo.
+    #[cfg(feature = "wasm")]
+    pub(crate) fn plain(mut url: Url, task_definition: u16) -> Self {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_fragment(None);
+        let shown = RedactedUrl::new(&url);
+        let configured = Configured {
+            task_definition,
+            shown: Arc::from(shown.to_string()),
+        };
+        Self {
+            url,
+            secrets: HeaderMap::new(),
+            credentials: None,
+            shown,
+            configured,
+        }
+    }
+
     /// The same endpoint with `segments` appended to its path and, if given,
     /// one query pair appended to its query; same origin, same secrets.
     pub(crate) fn join(&self, segments: &[&str], query: Option<(&str, &str)>) -> Self {
