@@ -209,17 +209,54 @@ impl PublicKey {
 
     /// Whether `signature` signs `message` under `domain`:
     /// `e(σ, −g2) · e(H(m), pk) = 1`, one Miller loop over both pairs and
-    /// one final exponentiation.
+    /// one final exponentiation. Prepares the key for the pairing each time;
+    /// [`PublicKey::prepare`] once for a key that verifies many signatures.
     pub fn verify(&self, message: &[u8], signature: &Signature, domain: &B256) -> bool {
-        self.verify_point(&hash_to_point(message, domain), signature)
+        self.prepare().verify(message, signature, domain)
     }
 
     /// [`PublicKey::verify`] for a message point already hashed.
     pub fn verify_point(&self, point: &G1Affine, signature: &Signature) -> bool {
+        self.prepare().verify_point(point, signature)
+    }
+
+    /// The key with its pairing line coefficients computed, for a key that
+    /// verifies many signatures (an operator set's): a tenth of a
+    /// verification saved each time.
+    pub fn prepare(&self) -> PreparedPublicKey {
+        PreparedPublicKey {
+            key: *self,
+            prepared: self.0.into(),
+        }
+    }
+}
+
+/// A [`PublicKey`] prepared for pairings once.
+#[derive(Clone, Debug)]
+pub struct PreparedPublicKey {
+    key: PublicKey,
+    prepared: <Bn254 as Pairing>::G2Prepared,
+}
+
+impl PreparedPublicKey {
+    /// The key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    /// [`PublicKey::verify`], without preparing the key again.
+    pub fn verify(&self, message: &[u8], signature: &Signature, domain: &B256) -> bool {
+        self.verify_point(&hash_to_point(message, domain), signature)
+    }
+
+    /// [`PublicKey::verify_point`], without preparing the key again.
+    pub fn verify_point(&self, point: &G1Affine, signature: &Signature) -> bool {
         static NEG_G2: LazyLock<<Bn254 as Pairing>::G2Prepared> =
             LazyLock::new(|| (-G2Affine::generator()).into());
-        let loop_output =
-            Bn254::multi_miller_loop([signature.0, *point], [NEG_G2.clone(), self.0.into()]);
+        let loop_output = Bn254::multi_miller_loop(
+            [signature.0, *point],
+            [NEG_G2.clone(), self.prepared.clone()],
+        );
         // A zero Miller loop output has no final exponentiation; arkworks'
         // multi_pairing would panic on it.
         Bn254::final_exponentiation(loop_output).is_some_and(|out| out == PairingOutput::ZERO)
