@@ -45,6 +45,24 @@ fn ensure_debian_tool(found: impl Fn() -> bool, tool: &str, package: &str) {
     );
 }
 
+/// Runs `program` with `text` on its standard input.
+fn piped(program: &str, args: &[&str], text: &str) -> std::process::Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// `promtool`, from Debian's `prometheus` package.
 fn promtool() -> &'static str {
     let found = || {
@@ -77,20 +95,7 @@ assert families, 'no metric families'\n";
         "the Python OpenMetrics parser",
         "python3-prometheus-client",
     );
-    let mut child = Command::new("/usr/bin/python3")
-        .args(["-c", PARSE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = piped("/usr/bin/python3", &["-c", PARSE], text);
     if out.status.success() {
         return String::new();
     }
@@ -106,20 +111,7 @@ assert families, 'no metric families'\n";
 
 /// `promtool check metrics` on `text`: its findings, empty when clean.
 fn promtool_findings(text: &str) -> String {
-    let mut child = Command::new(promtool())
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = piped(promtool(), &["check", "metrics"], text);
     let findings = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
