@@ -117,7 +117,12 @@ async fn node_keeps_answering_while_a_hostile_plugin_loops() {
         assert_eq!(status, 503, "{body}");
         assert_eq!(body["error"], true, "{body}");
         let message = body["message"].as_str().unwrap();
-        assert!(message.contains("deadline"), "{message}");
+        // The node's deadline answers first; the plugin stops at the same
+        // deadline on its thread.
+        assert!(
+            message.contains("timed out") || message.contains("deadline"),
+            "{message}"
+        );
         assert!(
             ended.duration_since(began) < Duration::from_millis(1500 + 1500),
             "a hostile request ended {:?} after it was sent",
