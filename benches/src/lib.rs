@@ -10,6 +10,9 @@ pub mod groth16;
 /// The repository's `fixtures/` folder.
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 
+/// The repository's `plugins/` folder (WebAssembly plugins).
+pub const PLUGINS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins");
+
 /// Reads a JSON fixture.
 pub fn fixture(path: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(Path::new(FIXTURES).join(path))

@@ -210,6 +210,7 @@ fn every_task_definition_in_the_docs_passes_check_config() {
             "srs_points = 64".to_owned(),
         ),
         ("\"fixtures/".to_owned(), format!("\"{ROOT}/fixtures/")),
+        ("\"plugins/".to_owned(), format!("\"{ROOT}/plugins/")),
     ];
     let mut checked = 0;
     for page in &pages {

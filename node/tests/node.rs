@@ -576,7 +576,8 @@ async fn readme_curl_examples_answer_as_documented() {
     let text = std::fs::read_to_string(format!("{ROOT}/taskproof.toml"))
         .unwrap()
         .replace("127.0.0.1:4002", "127.0.0.1:0")
-        .replace("\"fixtures/", &format!("\"{ROOT}/fixtures/"));
+        .replace("\"fixtures/", &format!("\"{ROOT}/fixtures/"))
+        .replace("\"plugins/", &format!("\"{ROOT}/plugins/"));
     let node = start(&text, &[]);
     let (status, answer) = post(&node, "/task/validate", bodies[0].clone()).await;
     assert_eq!(
@@ -964,6 +965,7 @@ fn bundled_config() -> String {
     std::fs::read_to_string(format!("{ROOT}/taskproof.toml"))
         .unwrap()
         .replace("\"fixtures/", &format!("\"{ROOT}/fixtures/"))
+        .replace("\"plugins/", &format!("\"{ROOT}/plugins/"))
 }
 
 /// The README's "Adding a task definition" example, appended to the bundled

@@ -625,3 +625,52 @@ fn js_and_python_claim_plugins_get_their_source_through_the_host() {
         invalid_with(&verdict(r#"{"ethPrice":3600}"#), "more than 1");
     }
 }
+
+// ---- what a call costs ----
+
+/// The median of `n` calls of `v` on `task`, each a fresh instance.
+fn median_call(v: &dyn Verifier, task: &Task, n: usize) -> Duration {
+    let rt = runtime();
+    let mut took: Vec<Duration> = (0..n)
+        .map(|_| {
+            let began = Instant::now();
+            let verdict = rt.block_on(v.verify(task));
+            assert_eq!(verdict, Verdict::Valid);
+            began.elapsed()
+        })
+        .collect();
+    took.sort();
+    took[n / 2]
+}
+
+/// A fresh instance per verification is cheap: the template is prepared at
+/// load, memory images are copy-on-write, slots come from the pool. The
+/// bounds are loose (a shared, unoptimised test build); the benches
+/// (`benches/benches/wasm.rs`) give the figures.
+#[test]
+fn a_fresh_instance_per_call_costs_microseconds_for_rust_and_milliseconds_for_js() {
+    let fixture = airdrop();
+    let task = Task::new(
+        fixture["singles"][4].to_string(),
+        Vec::new(),
+        Address::ZERO,
+        1,
+    );
+    let params = format!(
+        "plugin_params = {{ root = {:?}, leaf_encoding = [\"address\", \"uint256\"] }}",
+        fixture["root"].as_str().unwrap()
+    );
+    let rust = build(&format!("module = {MERKLE:?}\n{params}"));
+    let js = build(&format!(
+        "module = \"plugins/examples/js/merkle.wasm\"\n{params}"
+    ));
+    let empty = attack("valid", "");
+    let rust_median = median_call(&*rust, &task, 400);
+    let empty_median = median_call(&*empty, &task, 400);
+    let js_median = median_call(&*js, &task, 40);
+    eprintln!(
+        "median verification through the CPU pool: rust merkle plugin {rust_median:?}, empty plugin {empty_median:?}, js merkle plugin {js_median:?}"
+    );
+    assert!(rust_median < Duration::from_millis(2), "{rust_median:?}");
+    assert!(js_median < Duration::from_millis(50), "{js_median:?}");
+}
