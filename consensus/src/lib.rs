@@ -1,6 +1,8 @@
 //! # taskproof-consensus
 //!
-//! What comes after a verdict. Today: [`bls`], BLS signatures on BN254 exactly
+//! What comes after a verdict: [`journal`], which records every vote before
+//! it is signed so that an attester never signs both ways, and [`bls`], BLS
+//! signatures on BN254 exactly
 //! as Othentic's performers, attesters and contracts compute them, so that a
 //! key derived here is the key an operator already registered and a signature
 //! made here is one the AttestationCenter accepts.
@@ -14,7 +16,7 @@
 //!
 //! - No key generation of its own: an operator's BLS key is derived from the
 //!   ECDSA private key they already hold, as Othentic's tools derive it.
-//! - No aggregation or vote signing yet.
+//! - No aggregation of votes: that is the aggregator's work.
 //!
 //! ```
 //! use taskproof_consensus::bls::{self, PublicKey, SecretKey, Signature};
@@ -35,3 +37,4 @@
 #![deny(missing_docs, unreachable_pub)]
 
 pub mod bls;
+pub mod journal;

@@ -247,7 +247,12 @@ impl TaskDefinitions {
                 ));
             }
         };
-        let mut definitions = BTreeMap::new();
+        // Every definition is read and checked first, then all verifiers are
+        // built at once: building may compile a plugin or read a large file,
+        // and a node with several such definitions should not start one
+        // after the other. The first error in file order is reported.
+        let mut checked: Vec<(RawDefinition, &Arc<dyn crate::VerifierFactory>)> = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
         for (position, item) in raw.into_iter().enumerate() {
             let id = item.get("id").and_then(toml::Value::as_integer);
             let id16 = id.and_then(|i| u16::try_from(i).ok());
@@ -267,7 +272,7 @@ impl TaskDefinitions {
                     ),
                 }
             })?;
-            if definitions.contains_key(&def.id) {
+            if !ids.insert(def.id) {
                 return Err(error(
                     Some(def.id),
                     "id".into(),
@@ -300,7 +305,10 @@ impl TaskDefinitions {
                     "must be at least 1".into(),
                 ));
             }
-            let ctx = BuildContext {
+            checked.push((def, factory));
+        }
+        let build = |(def, factory): &(RawDefinition, &Arc<dyn crate::VerifierFactory>)| {
+            factory.build(&BuildContext {
                 file,
                 base_dir: &base_dir,
                 task_definition_id: def.id,
@@ -308,8 +316,12 @@ impl TaskDefinitions {
                 params: &def.params,
                 key_prefix: "params".into(),
                 registry,
-            };
-            let verifier = factory.build(&ctx)?;
+            })
+        };
+        let built = build_all(&checked, build);
+        let mut definitions = BTreeMap::new();
+        for ((def, _), verifier) in checked.into_iter().zip(built) {
+            let verifier = verifier?;
             definitions.insert(
                 def.id,
                 TaskDefinition {
@@ -353,6 +365,47 @@ impl TaskDefinitions {
     pub fn is_empty(&self) -> bool {
         self.definitions.is_empty()
     }
+}
+
+/// Runs `build` on every item, on up to [`crate::cpu::parallelism`] threads
+/// at once (the calling thread among them), and returns the results in the
+/// items' order.
+fn build_all<T: Sync, R: Send>(items: &[T], build: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break mine };
+            mine.push((i, build(item)));
+        }
+    };
+    let helpers = crate::cpu::parallelism().min(items.len()).saturating_sub(1);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        // A thread that cannot be started leaves its share to the others.
+        let handles: Vec<_> = (0..helpers)
+            .filter_map(|_| {
+                // The main thread's stack size: a build may recurse deeply.
+                std::thread::Builder::new()
+                    .name("taskproof-load".into())
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        let mut results = work();
+        for handle in handles {
+            results.extend(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        results
+    });
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Parses a config text into its top-level table, errors located in `file`.
@@ -564,6 +617,75 @@ mod tests {
             Path::new("/etc/taskproof/taskproof.toml"),
             &registry(),
         )
+    }
+
+    /// Definitions whose builds each wait (up to 20 s) for another build
+    /// to start: they load only if builds run at the same time. On a
+    /// single core, builds must run one at a time instead.
+    #[test]
+    fn builds_definitions_at_the_same_time() {
+        use std::sync::{Condvar, Mutex};
+        let overlap = crate::cpu::parallelism() >= 2;
+        // (builds started, builds running, most running at once)
+        let state = Arc::new((Mutex::new((0usize, 0usize, 0usize)), Condvar::new()));
+        let mut r = Registry::new();
+        let seen = Arc::clone(&state);
+        r.register_fn::<toml::Table, _>("meet", move |_, _| {
+            let (lock, changed) = &*seen;
+            let mut s = lock.lock().unwrap();
+            s.0 += 1;
+            s.1 += 1;
+            s.2 = s.2.max(s.1);
+            changed.notify_all();
+            if overlap {
+                s = changed
+                    .wait_timeout_while(s, Duration::from_secs(20), |s| s.0 < 2)
+                    .unwrap()
+                    .0;
+            }
+            s.1 -= 1;
+            Ok(Arc::new(Echo(true)) as Arc<dyn Verifier>)
+        })
+        .unwrap();
+        let text: String = (1..=4)
+            .map(|id| {
+                format!("[[task_definitions]]\nid = {id}\nname = \"m{id}\"\nverifier = \"meet\"\n")
+            })
+            .collect();
+        let defs = TaskDefinitions::from_toml_str(&text, Path::new("/t.toml"), &r).unwrap();
+        assert_eq!(defs.iter().map(|d| d.id).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        let most = state.0.lock().unwrap().2;
+        if overlap {
+            assert!(most >= 2, "builds ran one after another");
+        } else {
+            assert_eq!(most, 1);
+        }
+    }
+
+    /// With several broken definitions, the error is the first one in the
+    /// file, whichever build finishes first.
+    #[test]
+    fn reports_the_first_broken_definition_in_file_order() {
+        let mut r = Registry::new();
+        r.register_fn::<EchoParams, _>("slow", |p, _| {
+            if p.answer {
+                // The first definition fails last.
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Err(ConfigError {
+                file: PathBuf::from("/t.toml"),
+                task_definition: None,
+                key: String::new(),
+                message: format!("broken {}", p.answer),
+            })
+        })
+        .unwrap();
+        let text = "[[task_definitions]]\nid = 1\nname = \"a\"\nverifier = \"slow\"\nparams = { answer = true }\n\
+                    [[task_definitions]]\nid = 2\nname = \"b\"\nverifier = \"slow\"\nparams = { answer = false }\n";
+        for _ in 0..3 {
+            let e = TaskDefinitions::from_toml_str(text, Path::new("/t.toml"), &r).unwrap_err();
+            assert_eq!(e.message, "broken true");
+        }
     }
 
     #[test]
