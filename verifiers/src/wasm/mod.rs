@@ -274,8 +274,9 @@ impl WasmVerifier {
         let cache_dir = source::cache_dir(ctx, p.cache_dir.as_deref());
         let policy = p.retrieval.check(ctx, defaults(p.max_module_bytes))?;
         let bytes = source.load(ctx, cache_dir.as_deref(), policy, p.max_module_bytes)?;
-        let engine = engine::engine(cache_dir.map(|d| d.join("compiled")).as_deref())
-            .map_err(|e| ctx.error("cache_dir", e))?;
+        let compiled_dir = cache_dir.map(|d| d.join("compiled"));
+        let engine =
+            engine::engine(compiled_dir.as_deref()).map_err(|e| ctx.error("cache_dir", e))?;
         let http = if allow.is_empty() {
             None
         } else {
@@ -288,6 +289,20 @@ impl WasmVerifier {
                 runtime: None,
             }))
         };
+        // A plugin that carries an interpreter (SpiderMonkey, CPython) takes
+        // tens of seconds to compile cold: say so, rather than look hung.
+        let began = Instant::now();
+        if bytes.len() > 1 << 20 {
+            tracing::info!(
+                task_definition = ctx.task_definition_id(),
+                "loading a {:.1} MB WebAssembly plugin: the first start compiles it (up to a minute), later starts read it from {}",
+                bytes.len() as f64 / 1e6,
+                compiled_dir.as_deref().map_or_else(
+                    || "nowhere (no cache folder)".into(),
+                    |d| d.display().to_string()
+                ),
+            );
+        }
         let plugin = Plugin::compile(
             &engine,
             &bytes,
@@ -299,6 +314,13 @@ impl WasmVerifier {
             ctx.task_definition_id(),
         )
         .map_err(|e| ctx.error("module", e))?;
+        if began.elapsed() > Duration::from_secs(1) {
+            tracing::info!(
+                task_definition = ctx.task_definition_id(),
+                "WebAssembly plugin ready in {:.1} s",
+                began.elapsed().as_secs_f64()
+            );
+        }
         let calls = match p.max_concurrent_calls {
             Some(0) => return Err(ctx.error("max_concurrent_calls", "must be at least 1")),
             Some(n) => n,
