@@ -383,6 +383,45 @@ async fn an_undecided_verdict_records_and_signs_nothing() {
     assert_eq!(rejected["result"]["approved"], json!(false), "{rejected}");
 }
 
+/// A journal whose disk is gone.
+struct Unavailable;
+
+#[taskproof_core::async_trait]
+impl taskproof_consensus::journal::Journal for Unavailable {
+    async fn record(
+        &self,
+        _task: B256,
+        _approve: bool,
+    ) -> Result<taskproof_consensus::journal::Recorded, taskproof_consensus::journal::JournalError>
+    {
+        Err(taskproof_consensus::journal::JournalError::Unavailable(
+            "disk full".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_vote_the_journal_cannot_keep_is_not_signed() {
+    let answer = Arc::new(AtomicU8::new(VALID));
+    let operators = operators();
+    let node = start_in_process(InProcessNode {
+        config: &config(WITH_OPERATORS),
+        files: &[("operators.toml", &operators)],
+        attester_key: Some(ATTESTER_KEY),
+        registry: &registry(&answer),
+        journal: Some(Arc::new(Unavailable)),
+    })
+    .await
+    .unwrap();
+    let (_, answer) = post(&node, "/", signed_by_performer("proof", 1)).await;
+    refused(
+        &answer,
+        -32006,
+        "Undecided",
+        "no vote: this attester abstains: the vote journal is unavailable, so nothing was signed: disk full",
+    );
+}
+
 #[tokio::test]
 async fn without_a_durable_journal_no_vote_is_signed() {
     let answer = Arc::new(AtomicU8::new(VALID));
