@@ -1,7 +1,9 @@
 //! # taskproof-consensus
 //!
 //! What comes after a verdict: [`journal`], which records every vote before
-//! it is signed so that an attester never signs both ways, and [`bls`], BLS
+//! it is signed so that an attester never signs both ways, [`operators`],
+//! the operator set (indexes, addresses, BLS keys, voting power) as the
+//! contracts hold it, and [`bls`], BLS
 //! signatures on BN254 exactly
 //! as Othentic's performers, attesters and contracts compute them, so that a
 //! key derived here is the key an operator already registered and a signature
@@ -38,3 +40,4 @@
 
 pub mod bls;
 pub mod journal;
+pub mod operators;

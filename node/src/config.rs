@@ -1,4 +1,6 @@
-//! The node's own settings: the `[node]` table of the config file.
+//! The node's own settings: the `[node]` table of the config file, and who
+//! this attester is ([`Attester`]: its key, index and voting power, from the
+//! operator set when `[consensus]` names one).
 
 use std::{
     net::SocketAddr,
@@ -78,11 +80,12 @@ pub struct NodeConfig {
     #[serde(default = "default_key_env")]
     pub attester_key_env: String,
     /// This attester's operator index, checked against task definitions'
-    /// `restricted_operators`.
+    /// `restricted_operators` (with an operator set, it must agree with it).
     #[serde(default)]
     pub operator_index: Option<u64>,
     /// This attester's voting power, checked against task definitions'
-    /// `minimum_voting_power`: an integer, or a decimal string up to uint256.
+    /// `minimum_voting_power`: an integer, or a decimal string up to uint256
+    /// (with an operator set, it must agree with it).
     #[serde(default, deserialize_with = "optional_uint256")]
     pub voting_power: Option<U256>,
 }
@@ -185,6 +188,21 @@ pub struct Config {
     pub node: NodeConfig,
     /// The task definitions, verifiers built.
     pub task_definitions: TaskDefinitions,
+    /// The `[consensus]` table: the operator set, the domain, the journal.
+    #[cfg(feature = "bls")]
+    pub consensus: crate::consensus::Consensus,
+}
+
+/// Who this attester is: its key, and its operator index and voting power
+/// (from the operator set when there is one, else from `[node]`).
+#[derive(Debug, Clone, Default)]
+pub struct Attester {
+    /// The attester's key, when configured.
+    pub key: Option<AttesterKey>,
+    /// Its operator index.
+    pub operator_index: Option<u64>,
+    /// Its voting power.
+    pub voting_power: Option<U256>,
 }
 
 impl Config {
@@ -201,13 +219,22 @@ impl Config {
         let document = taskproof_core::parse_document(&text, path)?;
         if let Some(key) = document
             .keys()
-            .find(|k| *k != "node" && *k != "task_definitions")
+            .find(|k| !matches!(k.as_str(), "node" | "task_definitions" | "consensus"))
         {
             return Err(error(
                 key,
-                "unknown top-level key (expected `node` or `task_definitions`)".into(),
+                "unknown top-level key (expected `node`, `consensus` or `task_definitions`)".into(),
             ));
         }
+        #[cfg(not(feature = "bls"))]
+        if document.contains_key("consensus") {
+            return Err(error(
+                "consensus",
+                "this taskproof was built without the `bls` cargo feature (the consensus crate: operator set, BLS, vote journal); build it with `--features bls` or remove the table".into(),
+            ));
+        }
+        #[cfg(feature = "bls")]
+        let consensus = crate::consensus::Consensus::load(document.get("consensus"), path)?;
         let task_definitions =
             TaskDefinitions::from_value(document.get("task_definitions"), path, registry)?;
         let node = match document.get("node") {
@@ -246,11 +273,108 @@ impl Config {
                 });
             }
         }
+        #[cfg(feature = "bls")]
+        if let Some((file, set)) = &consensus.operators {
+            for def in task_definitions.iter() {
+                if let Some(index) = def
+                    .restricted_operators
+                    .iter()
+                    .find(|&&i| set.by_index(i).is_none())
+                {
+                    return Err(ConfigError {
+                        file: path.to_owned(),
+                        task_definition: Some(def.id),
+                        key: "restricted_operators".into(),
+                        message: format!(
+                            "operator {index} is not in the operator set {}",
+                            file.display()
+                        ),
+                    });
+                }
+            }
+        }
         Ok(Self {
             path: path.to_owned(),
             node,
             task_definitions,
+            #[cfg(feature = "bls")]
+            consensus,
         })
+    }
+
+    /// Who this attester is: its key ([`Config::attester_key`]) and, when
+    /// the config has an operator set, its entry there, found by the key's
+    /// address. With a set, the attester must be in it, its key must derive
+    /// the BLS key registered there, and `node.operator_index` and
+    /// `node.voting_power`, when given, must agree with it.
+    pub fn attester(&self) -> Result<Attester, ConfigError> {
+        let key = self.attester_key()?;
+        let from_node = Attester {
+            key: key.clone(),
+            operator_index: self.node.operator_index,
+            voting_power: self.node.voting_power,
+        };
+        #[cfg(feature = "bls")]
+        if let (Some(key), Some((file, set))) = (&key, &self.consensus.operators) {
+            let error = |key: &str, message: String| ConfigError {
+                file: self.path.clone(),
+                task_definition: None,
+                key: key.into(),
+                message,
+            };
+            let Some(operator) = set.by_address(&key.address()) else {
+                return Err(error(
+                    "consensus.operators",
+                    format!(
+                        "the attester {} is not in the operator set {}",
+                        key.address(),
+                        file.display()
+                    ),
+                ));
+            };
+            if key.bls_key().public_key() != operator.bls_public_key {
+                return Err(error(
+                    "consensus.operators",
+                    format!(
+                        "operator {}'s BLS key in {} is not the one the attester key derives (Othentic derives it from the key as kept: `0x` and the case of the digits count; `taskproof bls public-key --key-file` prints the derived key)",
+                        operator.index,
+                        file.display()
+                    ),
+                ));
+            }
+            if let Some(index) = self.node.operator_index.filter(|&i| i != operator.index) {
+                return Err(error(
+                    "node.operator_index",
+                    format!(
+                        "is {index}, but the operator set {} gives the attester {} index {}; remove the key or make it agree",
+                        file.display(),
+                        key.address(),
+                        operator.index
+                    ),
+                ));
+            }
+            if let Some(power) = self
+                .node
+                .voting_power
+                .filter(|&p| p != operator.voting_power)
+            {
+                return Err(error(
+                    "node.voting_power",
+                    format!(
+                        "is {power}, but the operator set {} gives operator {} a voting power of {}; remove the key or make it agree",
+                        file.display(),
+                        operator.index,
+                        operator.voting_power
+                    ),
+                ));
+            }
+            return Ok(Attester {
+                key: Some(key.clone()),
+                operator_index: Some(operator.index),
+                voting_power: Some(operator.voting_power),
+            });
+        }
+        Ok(from_node)
     }
 
     /// Resolves a path relative to the config file's folder.
@@ -316,30 +440,49 @@ impl Config {
 #[error("not a 32-byte hex secp256k1 private key")]
 pub struct NotAPrivateKey;
 
-/// The attester's signing key. Its `Debug` shows only the address.
+/// The attester's signing key (and the BLS key Othentic derives from it).
+/// Its `Debug` shows only the address.
 #[derive(Clone)]
-pub struct AttesterKey(PrivateKeySigner);
+pub struct AttesterKey {
+    signer: PrivateKeySigner,
+    #[cfg(feature = "bls")]
+    bls: taskproof_consensus::bls::SecretKey,
+}
 
 impl AttesterKey {
     /// Parses a hex private key (with or without `0x`, surrounding whitespace
     /// ignored). The error carries nothing of the input.
     pub fn parse(text: &str) -> Result<Self, NotAPrivateKey> {
-        let hex = text.trim();
-        let hex = hex.strip_prefix("0x").unwrap_or(hex);
+        let kept = text.trim();
+        let hex = kept.strip_prefix("0x").unwrap_or(kept);
         let bytes: B256 = hex.parse().map_err(|_| NotAPrivateKey)?;
-        PrivateKeySigner::from_bytes(&bytes)
-            .map(Self)
-            .map_err(|_| NotAPrivateKey)
+        let signer = PrivateKeySigner::from_bytes(&bytes).map_err(|_| NotAPrivateKey)?;
+        Ok(Self {
+            signer,
+            // Othentic hashes the key string as the operator keeps it (its
+            // `0x` and the case of its digits change the BLS key), so the
+            // trimmed text is used, not the parsed bytes.
+            #[cfg(feature = "bls")]
+            bls: taskproof_consensus::bls::SecretKey::from_operator_key(kept)
+                .map_err(|_| NotAPrivateKey)?,
+        })
     }
 
     /// The attester's address.
     pub fn address(&self) -> Address {
-        self.0.address()
+        self.signer.address()
     }
 
     /// The underlying signer.
     pub fn signer(&self) -> &PrivateKeySigner {
-        &self.0
+        &self.signer
+    }
+
+    /// The attester's BLS key, derived from its ECDSA key string as
+    /// Othentic derives it (`taskproof bls public-key` prints its public key).
+    #[cfg(feature = "bls")]
+    pub fn bls_key(&self) -> &taskproof_consensus::bls::SecretKey {
+        &self.bls
     }
 }
 

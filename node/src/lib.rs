@@ -16,6 +16,8 @@
 mod batcher;
 pub mod cli;
 mod config;
+#[cfg(feature = "bls")]
+pub mod consensus;
 mod engine;
 pub mod http;
 pub mod logging;
@@ -24,6 +26,6 @@ pub mod signing;
 pub mod wire;
 
 pub use cli::main_with;
-pub use config::{AttesterKey, Config, NodeConfig, NotAPrivateKey};
+pub use config::{Attester, AttesterKey, Config, NodeConfig, NotAPrivateKey};
 pub use engine::{Admission, Engine, EngineOptions, Overloaded, UnknownTaskDefinition};
 pub use metrics::{Metrics, MetricsFormat};

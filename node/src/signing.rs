@@ -5,6 +5,9 @@
 //!   address performer, uint16 taskDefinitionId))` raw, with no EIP-191 prefix.
 //! - An attester votes on `keccak256(abi.encode(proofOfTask, data, performer,
 //!   taskDefinitionId, attestationCenter, chainId, isApproved))`.
+//! - The journal knows a task by `keccak256(abi.encode(proofOfTask, data,
+//!   performer, taskDefinitionId, attestationCenter, chainId))`: the vote
+//!   hash without its answer, so both answers on one task share one key.
 
 use alloy_primitives::{Address, B256, Bytes, Signature, U256, keccak256};
 use alloy_signer::SignerSync;
@@ -50,6 +53,22 @@ pub struct Vote<'a> {
 }
 
 impl Vote<'_> {
+    /// What identifies the task this vote is on, for one AttestationCenter on
+    /// one chain: the vote hash's fields without `isApproved`. The journal
+    /// records one answer per task key.
+    pub fn task_key(&self) -> B256 {
+        let encoded = (
+            self.proof_of_task.to_owned(),
+            Bytes::copy_from_slice(self.data),
+            self.performer,
+            self.task_definition_id,
+            self.attestation_center,
+            U256::from(self.chain_id),
+        )
+            .abi_encode_params();
+        keccak256(encoded)
+    }
+
     /// The hash an attester signs.
     pub fn hash(&self) -> B256 {
         let encoded = (

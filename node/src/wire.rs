@@ -145,12 +145,15 @@ pub mod rpc_code {
     pub const UNSUPPORTED_SIGNATURE_TYPE: i64 = -32005;
     /// `Undecided`: no vote.
     pub const UNDECIDED: i64 = -32006;
-    /// `AttesterKeyNotConfigured` / `AttestationCenterNotConfigured`.
+    /// `AttesterKeyNotConfigured` / `AttestationCenterNotConfigured` /
+    /// `JournalNotConfigured`.
     pub const NOT_CONFIGURED: i64 = -32007;
     /// `UnsupportedTargetChain`.
     pub const UNSUPPORTED_CHAIN: i64 = -32008;
     /// The request could not be taken (too large, too slow, wrong media type).
     pub const REQUEST_REFUSED: i64 = -32009;
+    /// `MessageAlreadySigned`: this attester voted the other way on the task.
+    pub const MESSAGE_ALREADY_SIGNED: i64 = -32010;
 }
 
 /// A JSON-RPC error object, with the contract-style name in `data.error`.
@@ -207,12 +210,12 @@ impl From<&Rejection> for RpcError {
     }
 }
 
-/// An undecided verdict as `sendTask` answers it: no vote.
+/// An undecided verdict as `sendTask` answers it: no vote, nothing signed.
 pub fn undecided_rpc_error(cause: &str) -> RpcError {
     RpcError::named(
         rpc_code::UNDECIDED,
         "Undecided",
-        format!("no vote: {cause}"),
+        format!("no vote: this attester abstains: {cause}"),
     )
 }
 

@@ -584,7 +584,19 @@ async fn every_answer_of_the_http_api_matches_the_openapi_document() {
         [200, 400, 404, 413, 415, 503]
     );
 
-    // JSON-RPC: an approving vote, a rejecting one, errors, a batch.
+    // JSON-RPC: an approving vote, a rejecting one, errors, a batch, from a
+    // node that can sign votes (a journal in memory: served in-process).
+    use taskproof_consensus::journal::Journal;
+    let journal = std::sync::Arc::new(taskproof_consensus::journal::MemoryJournal::default());
+    let voting = support::start_in_process(support::InProcessNode {
+        config: &api_config(),
+        files: &[],
+        attester_key: vectors["attesterKey"].as_str(),
+        registry: &taskproof_verifiers::builtin_registry(),
+        journal: Some(journal.clone()),
+    })
+    .await
+    .unwrap();
     let performer = alloy_signer_local::PrivateKeySigner::random();
     let sign = |proof: &str, id: u16| {
         let hash = taskproof_node::signing::task_hash(proof, b"", performer.address(), id);
@@ -610,14 +622,47 @@ async fn every_answer_of_the_http_api_matches_the_openapi_document() {
         (format!("[{}]", "1,".repeat(3000)), json_type, 413, None),
     ];
     for (body, content_type, expected, approved) in rpc_cases {
-        let (status, answer) = post_as(&node.base, "/", content_type, body.clone()).await;
+        let (status, answer) = post_as(&voting.base, "/", content_type, body.clone()).await;
         assert_eq!(status, expected, "{body}: {answer}");
         if let Some(approved) = approved {
             assert_eq!(answer["result"]["approved"], json!(approved), "{answer}");
+            assert!(
+                answer["result"]["blsSignature"]["x"].is_string(),
+                "{answer}"
+            );
         }
         conforms(&document, "/", "post", status, &answer);
     }
-    let (status, answer) = stalled_body(&node.addr, "/").await;
+    // A task this attester already voted the other way on (the journal is
+    // told so directly), and a node without a journal: errors of their own.
+    let center = vectors["attestationCenter"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let another =
+        support::fixture("merkle/openzeppelin/airdrop.proofs.json")["singles"][3].to_string();
+    let earlier = taskproof_node::signing::Vote {
+        proof_of_task: &another,
+        data: b"",
+        performer: performer.address(),
+        task_definition_id: 1,
+        attestation_center: center,
+        chain_id: 17000,
+        is_approved: false,
+    };
+    journal.record(earlier.task_key(), false).await.unwrap();
+    for (base, code) in [(&voting.base, -32010), (&node.base, -32007)] {
+        let body = send(&another, 1, sign(&another, 1)).to_string();
+        let (status, answer) = post_as(base, "/", json_type, body).await;
+        assert_eq!(
+            (status, &answer["error"]["code"]),
+            (200, &json!(code)),
+            "{answer}"
+        );
+        conforms(&document, "/", "post", status, &answer);
+    }
+    let (status, answer) = stalled_body(&voting.addr, "/").await;
     assert_eq!(status, 408, "{answer}");
     conforms(&document, "/", "post", status, &answer);
 

@@ -26,10 +26,13 @@ pub(super) fn run(args: Args, registry: &Registry, format: crate::logging::LogFo
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Err(e) = config.attester_key() {
-        eprintln!("error: {e}");
-        return ExitCode::from(super::EXIT_USAGE);
-    }
+    let attester = match config.attester() {
+        Ok(attester) => attester,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
     let admin = config.node.admin_listen.map_or_else(
         || "no admin listener".to_owned(),
         |a| format!("admin listener on {a}"),
@@ -39,6 +42,26 @@ pub(super) fn run(args: Args, registry: &Registry, format: crate::logging::LogFo
         path.display(),
         config.node.listen
     );
+    #[cfg(feature = "bls")]
+    if let Some((file, set)) = &config.consensus.operators {
+        println!(
+            "operator set {}: {} operators, voting power {} in all",
+            file.display(),
+            set.len(),
+            set.total_voting_power()
+        );
+    }
+    match (&attester.key, attester.operator_index) {
+        (Some(key), Some(index)) => println!(
+            "attester {}: operator {index}, voting power {}",
+            key.address(),
+            attester
+                .voting_power
+                .map_or_else(|| "unset".to_owned(), |p| p.to_string())
+        ),
+        (Some(key), None) => println!("attester {}: no operator index", key.address()),
+        (None, _) => println!("no attester key: sendTask signs no votes"),
+    }
     println!("{:>5}  {:<10}  name", "id", "verifier");
     for def in config.task_definitions.iter() {
         let mut notes = Vec::new();

@@ -6,7 +6,7 @@ use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use taskproof_core::Registry;
 
-use crate::{Engine, EngineOptions, Metrics, http, logging::LogFormat};
+use crate::{http, logging::LogFormat};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
@@ -22,13 +22,6 @@ pub(super) fn run(args: Args, registry: &Registry, format: LogFormat) -> ExitCod
         Ok(c) => c,
         Err(code) => return code,
     };
-    let attester_key = match config.attester_key() {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(super::EXIT_USAGE);
-        }
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,6 +34,13 @@ pub(super) fn run(args: Args, registry: &Registry, format: LogFormat) -> ExitCod
     };
     let shutdown_timeout = Duration::from_millis(config.node.shutdown_timeout_ms);
     let code = runtime.block_on(async move {
+        let state = match http::AppState::from_config(&config) {
+            Ok(state) => Arc::new(state),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(super::EXIT_USAGE);
+            }
+        };
         let listener = match tokio::net::TcpListener::bind(config.node.listen).await {
             Ok(l) => l,
             Err(e) => {
@@ -58,29 +58,24 @@ pub(super) fn run(args: Args, registry: &Registry, format: LogFormat) -> ExitCod
                 }
             },
         };
-        match &attester_key {
-            Some(key) => tracing::info!(attester = %key.address(), "attester key loaded"),
+        match &state.attester_key {
+            Some(key) => tracing::info!(
+                attester = %key.address(),
+                operator_index = ?state.operator_index,
+                "attester key loaded"
+            ),
             None => tracing::info!(
                 "no attester key: sendTask answers with an error, /task/validate works"
             ),
         }
+        if state.attester_key.is_some() && !state.has_journal() {
+            tracing::warn!(
+                "no durable vote journal ([consensus] journal): sendTask signs no votes"
+            );
+        }
         for def in config.task_definitions.iter() {
             tracing::info!(id = def.id, name = %def.name, kind = %def.kind, "task definition");
         }
-        let metrics = Arc::new(Metrics::new(&config.task_definitions));
-        metrics.observe_retrievals();
-        let options = EngineOptions {
-            timeout: config.node.timeout(),
-            max_pending: config.node.max_pending,
-            batching: config.node.batching,
-            admission_wait: Duration::from_millis(config.node.admission_wait_ms),
-        };
-        let engine = Engine::new(config.task_definitions.clone(), options, metrics);
-        let state = Arc::new(http::AppState::new(
-            engine,
-            config.node.clone(),
-            attester_key,
-        ));
         let shutdown = http::shutdown_signal();
         match http::serve(listener, admin, state, shutdown).await {
             Ok(()) => {

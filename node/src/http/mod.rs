@@ -37,7 +37,10 @@ use axum::{
 };
 use tokio::net::TcpListener;
 
-use crate::{AttesterKey, Engine, NodeConfig};
+use alloy_primitives::U256;
+use taskproof_core::ConfigError;
+
+use crate::{Attester, AttesterKey, Config, Engine, EngineOptions, Metrics, NodeConfig};
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -48,18 +51,101 @@ pub struct AppState {
     pub node: NodeConfig,
     /// The attester's key, for signed votes.
     pub attester_key: Option<AttesterKey>,
+    /// This attester's operator index (from the operator set when there is
+    /// one), checked against `restricted_operators`.
+    pub operator_index: Option<u64>,
+    /// This attester's voting power (from the operator set when there is
+    /// one), checked against `minimum_voting_power`.
+    pub voting_power: Option<U256>,
+    /// The `[consensus]` table: operator set, domain.
+    #[cfg(feature = "bls")]
+    pub consensus: crate::consensus::Consensus,
+    #[cfg(feature = "bls")]
+    journal: Option<VoteJournal>,
     budget: body::BodyBudget,
 }
 
+/// The journal votes are recorded in before they are signed.
+#[cfg(feature = "bls")]
+#[derive(Clone)]
+struct VoteJournal(Arc<dyn taskproof_consensus::journal::Journal>);
+
+#[cfg(feature = "bls")]
+impl std::fmt::Debug for VoteJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VoteJournal(..)")
+    }
+}
+
 impl AppState {
-    /// The state of a node serving `engine` with `node`'s limits.
+    /// The state of a node serving `engine` with `node`'s limits, its
+    /// operator index and voting power from `node`, no operator set and no
+    /// journal (so it signs no votes).
     pub fn new(engine: Engine, node: NodeConfig, attester_key: Option<AttesterKey>) -> Self {
         Self {
             budget: body::BodyBudget::new(node.max_buffered_body_bytes),
             engine,
+            operator_index: node.operator_index,
+            voting_power: node.voting_power,
             node,
             attester_key,
+            #[cfg(feature = "bls")]
+            consensus: crate::consensus::Consensus::default(),
+            #[cfg(feature = "bls")]
+            journal: None,
         }
+    }
+
+    /// What `taskproof serve` runs, from a loaded config: the attester
+    /// ([`Config::attester`]), the engine and its metrics, and the journal
+    /// the config names (`crate::consensus::journal_from_config`). Call it
+    /// inside a Tokio runtime; serve the result with [`serve`].
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let Attester {
+            key,
+            operator_index,
+            voting_power,
+        } = config.attester()?;
+        let metrics = Arc::new(Metrics::new(&config.task_definitions));
+        metrics.observe_retrievals();
+        let options = EngineOptions {
+            timeout: config.node.timeout(),
+            max_pending: config.node.max_pending,
+            batching: config.node.batching,
+            admission_wait: std::time::Duration::from_millis(config.node.admission_wait_ms),
+        };
+        let engine = Engine::new(config.task_definitions.clone(), options, metrics);
+        let mut state = Self::new(engine, config.node.clone(), key);
+        state.operator_index = operator_index;
+        state.voting_power = voting_power;
+        #[cfg(feature = "bls")]
+        {
+            state.consensus = config.consensus.clone();
+            state.journal = crate::consensus::journal_from_config(config)?.map(VoteJournal);
+        }
+        Ok(state)
+    }
+
+    /// Whether votes can be signed: a journal records them first.
+    #[cfg(feature = "bls")]
+    pub fn has_journal(&self) -> bool {
+        self.journal.is_some()
+    }
+
+    /// Whether votes can be signed: never without the consensus crate's
+    /// journal.
+    #[cfg(not(feature = "bls"))]
+    pub fn has_journal(&self) -> bool {
+        false
+    }
+
+    /// Records votes in `journal` rather than in the one the config names:
+    /// a journal of the embedding program's own. (`MemoryJournal` forgets on
+    /// restart, and then the opposite vote could be signed: tests only.)
+    #[cfg(feature = "bls")]
+    pub fn with_journal(mut self, journal: Arc<dyn taskproof_consensus::journal::Journal>) -> Self {
+        self.journal = Some(VoteJournal(journal));
+        self
     }
 
     fn body_limits(&self) -> body::BodyLimits {

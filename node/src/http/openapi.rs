@@ -3,7 +3,8 @@
 //! The document is written by hand (`openapi.json` beside this file) rather
 //! than derived from the handlers, because what it must describe is the
 //! wire format Othentic's attester already speaks, not our types; the tests
-//! (`node/tests/ops.rs`) send real requests to the real binary and validate
+//! (`node/tests/ops.rs`) send real requests to real nodes (the binary, and
+//! one in-process with a journal to sign votes) and validate
 //! every answer against its schemas, so it cannot drift unnoticed.
 
 use std::sync::LazyLock;

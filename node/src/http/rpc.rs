@@ -2,8 +2,12 @@
 //!
 //! Params `[proofOfTask, data, taskDefinitionId, performerAddress, signature,
 //! signatureType?, targetChainId?]`. The performer's signature is checked
-//! first; then the task is verified and this attester's vote is returned,
-//! signed over Othentic's vote hash. Contract errors are mirrored by name
+//! first (ECDSA by recovery; BLS with the performer's key from the operator
+//! set, points refused before any pairing); then the task is verified, the
+//! vote recorded in the journal, and only then signed over Othentic's vote
+//! hash, with ECDSA and BLS. The opposite of a recorded vote is never
+//! signed (`MessageAlreadySigned`); an undecided verdict records and signs
+//! nothing. Contract errors are mirrored by name
 //! (`TaskDefinitionNotFound(id)`, `InvalidPerformerSignature`, ...).
 //!
 //! Requests are decoded strictly: a request object with a key given twice
@@ -314,7 +318,10 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
     let Some(def) = state.engine.definition(id) else {
         return Err(RpcError::from(&wire::Rejection::UnknownTaskDefinition(id)));
     };
-    match &task.signature {
+    // The cheap part of a BLS check (decoding, the performer's key) comes
+    // first; its pairing waits for admission, so it is bounded like a
+    // verification.
+    let performer_bls = match &task.signature {
         Some(PerformerSignature::Ecdsa(signature)) => {
             signing::check_performer_signature(
                 signature,
@@ -323,24 +330,14 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
                 task.performer,
                 id,
             )
-            .map_err(|e| {
-                RpcError::named(
-                    rpc_code::INVALID_PERFORMER_SIGNATURE,
-                    "InvalidPerformerSignature",
-                    format!("InvalidPerformerSignature: {e}"),
-                )
-            })?;
+            .map_err(|e| invalid_performer_signature(&e))?;
+            None
         }
-        _ => {
-            return Err(RpcError::named(
-                rpc_code::UNSUPPORTED_SIGNATURE_TYPE,
-                "UnsupportedSignatureType",
-                "BLS performer signatures are not supported yet; sign with ECDSA (signatureType \"ecdsa\")",
-            ));
-        }
-    }
+        Some(PerformerSignature::Bls { x, y }) => Some(performer_bls::decode(state, &task, x, y)?),
+        None => return Err(invalid_params("params[4] signature is missing")),
+    };
     // Would the AttestationCenter accept this attester's vote at all?
-    let operator = state.node.operator_index;
+    let operator = state.operator_index;
     if !def.restricted_operators.is_empty()
         && !operator.is_some_and(|i| def.restricted_operators.contains(&i))
     {
@@ -352,7 +349,7 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
         ));
     }
     if !def.minimum_voting_power.is_zero()
-        && state.node.voting_power.unwrap_or_default() < def.minimum_voting_power
+        && state.voting_power.unwrap_or_default() < def.minimum_voting_power
     {
         let index = operator.map_or_else(|| "unset".to_owned(), |i| i.to_string());
         return Err(RpcError::named(
@@ -384,6 +381,7 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
             format!("this attester signs for chain {configured_chain}, not {chain}"),
         ));
     }
+    let journal = votes::journal(state)?;
     let proof_of_task = task.proof_of_task.clone();
     let data = task.data.clone();
     let performer = task.performer;
@@ -391,6 +389,9 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
         Ok(admission) => admission,
         Err(overloaded) => return Err(wire::undecided_rpc_error(&overloaded.to_string())),
     };
+    if let Some(check) = performer_bls {
+        performer_bls::verify(check).await?;
+    }
     let verdict = state
         .engine
         .judge_admitted(&admission, task)
@@ -399,6 +400,7 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
     let (is_approved, reason) = match verdict {
         Verdict::Valid => (true, None),
         Verdict::Invalid { reason } => (false, Some(reason)),
+        // Nothing is recorded and nothing signed: the attester abstains.
         Verdict::Undecided { cause } => return Err(wire::undecided_rpc_error(&cause)),
     };
     let vote = signing::Vote {
@@ -410,13 +412,15 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
         chain_id: configured_chain,
         is_approved,
     };
+    // No signature leaves the node before the journal holds the vote.
+    votes::record(&journal, &vote).await?;
     let (vote_hash, signature) = vote.sign(key).map_err(|e| {
         RpcError::new(
             rpc_code::INTERNAL_ERROR,
             format!("signing the vote failed: {e}"),
         )
     })?;
-    Ok(json!({
+    let mut answer = json!({
         "approved": is_approved,
         "reason": reason,
         "voteHash": vote_hash,
@@ -425,5 +429,234 @@ async fn send_task(state: &AppState, params: Option<&Value>) -> Result<Value, Rp
         "attestationCenter": attestation_center,
         "chainId": configured_chain,
         "taskDefinitionId": id,
-    }))
+    });
+    votes::add_bls_signature(state, key, vote_hash, &mut answer).await?;
+    Ok(answer)
+}
+
+fn invalid_performer_signature(reason: &dyn std::fmt::Display) -> RpcError {
+    RpcError::named(
+        rpc_code::INVALID_PERFORMER_SIGNATURE,
+        "InvalidPerformerSignature",
+        format!("InvalidPerformerSignature: {reason}"),
+    )
+}
+
+/// Performer BLS signatures, checked with the performer's key from the
+/// operator set.
+#[cfg(feature = "bls")]
+mod performer_bls {
+    use alloy_primitives::{Address, B256, U256};
+    use taskproof_consensus::bls::{self, PublicKey, Signature};
+    use taskproof_core::Task;
+
+    use super::{AppState, RpcError, invalid_performer_signature, rpc_code, signing};
+
+    /// A signature decoded and the key to check it with, not yet paired.
+    pub(super) struct Check {
+        key: PublicKey,
+        signature: Signature,
+        task_hash: B256,
+        domain: B256,
+        performer: Address,
+    }
+
+    /// Refuses, before any pairing, a point that is not one (a coordinate
+    /// ≥ p, infinity, off the curve) and a performer without a BLS key.
+    pub(super) fn decode(
+        state: &AppState,
+        task: &Task,
+        x: &U256,
+        y: &U256,
+    ) -> Result<Check, RpcError> {
+        let Some(set) = state.consensus.operator_set() else {
+            return Err(RpcError::named(
+                rpc_code::UNSUPPORTED_SIGNATURE_TYPE,
+                "UnsupportedSignatureType",
+                "BLS performer signatures are checked with the performer's key from the operator set, and this node has none: configure `[consensus] operators`, or sign with ECDSA (signatureType \"ecdsa\")",
+            ));
+        };
+        let signature = Signature::from_words(x, y).map_err(|e| {
+            invalid_performer_signature(&format!("the BLS signature is refused: {e}"))
+        })?;
+        let Some(operator) = set.by_address(&task.performer) else {
+            return Err(invalid_performer_signature(&format!(
+                "the performer {} is not in the operator set, so there is no BLS key to check its signature with",
+                task.performer
+            )));
+        };
+        Ok(Check {
+            key: operator.bls_public_key,
+            signature,
+            task_hash: signing::task_hash(
+                &task.proof_of_task,
+                &task.data,
+                task.performer,
+                task.task_definition_id,
+            ),
+            domain: state.consensus.domain,
+            performer: task.performer,
+        })
+    }
+
+    /// The pairing, on the verification pool.
+    pub(super) async fn verify(check: Check) -> Result<(), RpcError> {
+        let Check {
+            key,
+            signature,
+            task_hash,
+            domain,
+            performer,
+        } = check;
+        let holds =
+            taskproof_core::cpu::run(move || key.verify(task_hash.as_slice(), &signature, &domain))
+                .await
+                .map_err(|e| crate::wire::undecided_rpc_error(&e.to_string()))?;
+        if holds {
+            return Ok(());
+        }
+        let domain = if domain == bls::TASKS_MANAGER_DOMAIN {
+            "keccak256(\"TasksManager\")".to_owned()
+        } else {
+            domain.to_string()
+        };
+        Err(invalid_performer_signature(&format!(
+            "the BLS signature does not verify with the BLS key of the performer {performer} over the task hash {task_hash} (domain {domain})"
+        )))
+    }
+}
+
+/// Without the consensus crate there is no BLS to check with.
+#[cfg(not(feature = "bls"))]
+mod performer_bls {
+    use alloy_primitives::U256;
+    use taskproof_core::Task;
+
+    use super::{AppState, RpcError, rpc_code};
+
+    pub(super) struct Check;
+
+    pub(super) fn decode(
+        _state: &AppState,
+        _task: &Task,
+        _x: &U256,
+        _y: &U256,
+    ) -> Result<Check, RpcError> {
+        Err(RpcError::named(
+            rpc_code::UNSUPPORTED_SIGNATURE_TYPE,
+            "UnsupportedSignatureType",
+            "this taskproof was built without the `bls` cargo feature, so it cannot check BLS performer signatures; sign with ECDSA (signatureType \"ecdsa\")",
+        ))
+    }
+
+    pub(super) async fn verify(_check: Check) -> Result<(), RpcError> {
+        Ok(())
+    }
+}
+
+/// The vote's journal and its BLS signature.
+#[cfg(feature = "bls")]
+mod votes {
+    use std::sync::Arc;
+
+    use alloy_primitives::B256;
+    use serde_json::{Value, json};
+    use taskproof_consensus::journal::{Journal, JournalError};
+
+    use super::{AppState, RpcError, rpc_code, signing};
+    use crate::{AttesterKey, wire};
+
+    /// The journal, or why no vote can be signed.
+    pub(super) fn journal(state: &AppState) -> Result<Arc<dyn Journal>, RpcError> {
+        state
+            .journal
+            .as_ref()
+            .map(|j| Arc::clone(&j.0))
+            .ok_or_else(|| {
+                RpcError::named(
+                    rpc_code::NOT_CONFIGURED,
+                    "JournalNotConfigured",
+                    "this node has no durable vote journal (`[consensus] journal`), so it signs no votes: without one it could sign both answers to one task",
+                )
+            })
+    }
+
+    /// Makes the vote durable; the opposite of an earlier vote is refused.
+    pub(super) async fn record(
+        journal: &Arc<dyn Journal>,
+        vote: &signing::Vote<'_>,
+    ) -> Result<(), RpcError> {
+        match journal.record(vote.task_key(), vote.is_approved).await {
+            Ok(_new_or_repeat) => Ok(()),
+            Err(e @ JournalError::AlreadySigned { .. }) => Err(RpcError::named(
+                rpc_code::MESSAGE_ALREADY_SIGNED,
+                "MessageAlreadySigned",
+                e.to_string(),
+            )),
+            Err(e @ JournalError::Unavailable(_)) => Err(wire::undecided_rpc_error(&e.to_string())),
+        }
+    }
+
+    /// `blsSignature`: the attester's BLS signature on the vote hash.
+    pub(super) async fn add_bls_signature(
+        state: &AppState,
+        key: &AttesterKey,
+        vote_hash: B256,
+        answer: &mut Value,
+    ) -> Result<(), RpcError> {
+        let secret = key.bls_key().clone();
+        let domain = state.consensus.domain;
+        let signature =
+            taskproof_core::cpu::run(move || secret.sign(vote_hash.as_slice(), &domain))
+                .await
+                .map_err(|e| {
+                    RpcError::new(
+                        rpc_code::INTERNAL_ERROR,
+                        format!("signing the vote failed: {e}"),
+                    )
+                })?;
+        let [x, y] = signature.to_words();
+        answer["blsSignature"] = json!({ "x": B256::from(x), "y": B256::from(y) });
+        Ok(())
+    }
+}
+
+/// Without the consensus crate there is no journal, so no vote is signed.
+#[cfg(not(feature = "bls"))]
+mod votes {
+    use alloy_primitives::B256;
+    use serde_json::Value;
+
+    use super::{AppState, RpcError, rpc_code, signing};
+    use crate::AttesterKey;
+
+    pub(super) struct NoJournal;
+
+    fn not_configured() -> RpcError {
+        RpcError::named(
+            rpc_code::NOT_CONFIGURED,
+            "JournalNotConfigured",
+            "this taskproof was built without the `bls` cargo feature, whose vote journal records every vote before it is signed, so it signs no votes",
+        )
+    }
+
+    pub(super) fn journal(_state: &AppState) -> Result<NoJournal, RpcError> {
+        Err(not_configured())
+    }
+
+    pub(super) async fn record(
+        _journal: &NoJournal,
+        _vote: &signing::Vote<'_>,
+    ) -> Result<(), RpcError> {
+        Err(not_configured())
+    }
+
+    pub(super) async fn add_bls_signature(
+        _state: &AppState,
+        _key: &AttesterKey,
+        _vote_hash: B256,
+        _answer: &mut Value,
+    ) -> Result<(), RpcError> {
+        Ok(())
+    }
 }

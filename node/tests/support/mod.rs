@@ -228,9 +228,21 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
-pub async fn post(node: &Node, path: &str, body: String) -> (u16, Value) {
+/// Something serving the node's HTTP API.
+pub trait Served {
+    /// `http://127.0.0.1:PORT`.
+    fn base(&self) -> &str;
+}
+
+impl Served for Node {
+    fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+pub async fn post(node: &impl Served, path: &str, body: String) -> (u16, Value) {
     let r = client()
-        .post(format!("{}{path}", node.base))
+        .post(format!("{}{path}", node.base()))
         .header("content-type", "application/json")
         .body(body)
         .send()
@@ -286,4 +298,91 @@ pub fn engine(
     .unwrap();
     let metrics = std::sync::Arc::new(taskproof_node::Metrics::new(&defs));
     taskproof_node::Engine::new(defs, options, metrics)
+}
+
+/// A node served inside the test's own process, for what the binary cannot
+/// be given: a journal in memory, a registry of the test's kinds. It stops
+/// when dropped.
+#[cfg(feature = "bls")]
+pub struct InProcess {
+    pub base: String,
+    pub addr: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+#[cfg(feature = "bls")]
+impl Served for InProcess {
+    fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+#[cfg(feature = "bls")]
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// What an in-process node is made of.
+#[cfg(feature = "bls")]
+pub struct InProcessNode<'a> {
+    /// The config file's text; `[node]` gets `attester_key_file` when a key
+    /// is given.
+    pub config: &'a str,
+    /// Files beside the config: `(name, content)`.
+    pub files: &'a [(&'a str, &'a str)],
+    /// The attester's key, written to `attester.key`.
+    pub attester_key: Option<&'a str>,
+    pub registry: &'a taskproof_core::Registry,
+    /// The journal; `None` leaves the one the config names (none).
+    pub journal: Option<std::sync::Arc<dyn taskproof_consensus::journal::Journal>>,
+}
+
+/// Serves a node in this process on a free port.
+#[cfg(feature = "bls")]
+pub async fn start_in_process(
+    how: InProcessNode<'_>,
+) -> Result<InProcess, taskproof_core::ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = how.config.to_owned();
+    if let Some(key) = how.attester_key {
+        std::fs::write(dir.path().join("attester.key"), key).unwrap();
+        assert!(config.contains("[node]\n"), "the config has a [node] table");
+        config = config.replacen(
+            "[node]\n",
+            "[node]\nattester_key_file = \"attester.key\"\n",
+            1,
+        );
+    }
+    for (name, content) in how.files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    let path = dir.path().join("taskproof.toml");
+    std::fs::write(&path, &config).unwrap();
+    let config = taskproof_node::Config::load(&path, how.registry)?;
+    let mut state = taskproof_node::http::AppState::from_config(&config)?;
+    if let Some(journal) = how.journal {
+        state = state.with_journal(journal);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(taskproof_node::http::serve(
+        listener,
+        None,
+        std::sync::Arc::new(state),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Ok(InProcess {
+        base: format!("http://{addr}"),
+        addr,
+        stop: Some(stop),
+        _dir: dir,
+    })
 }
