@@ -17,6 +17,10 @@
 
 use std::{collections::HashMap, sync::Mutex};
 
+mod redb;
+
+pub use self::redb::{MAX_BATCH, RedbJournal};
+
 use alloy_primitives::B256;
 use async_trait::async_trait;
 
