@@ -169,6 +169,24 @@ async fn a_stopped_server_signs_nothing_then_recovers() {
         assert!(started.elapsed() < Duration::from_secs(12));
     }
 
+    // Many votes at once while it is down: they share connection attempts,
+    // so none waits for the attempts of all the others.
+    let journal = Arc::new(journal);
+    let started = Instant::now();
+    let votes: Vec<_> = (100..164u32)
+        .map(|i| {
+            let journal = Arc::clone(&journal);
+            tokio::spawn(async move { journal.record(task(i), true).await })
+        })
+        .collect();
+    for vote in votes {
+        assert!(matches!(
+            vote.await.unwrap(),
+            Err(JournalError::Unavailable(_))
+        ));
+    }
+    assert!(started.elapsed() < Duration::from_secs(12));
+
     server.restart();
     assert_eq!(journal.record(task(2), false).await, Ok(Recorded::New));
     assert_eq!(journal.record(task(1), true).await, Ok(Recorded::Repeat));

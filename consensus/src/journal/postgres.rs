@@ -9,7 +9,10 @@
 //! assumed, and any trouble with the server is [`JournalError::Unavailable`]
 //! (nothing signed), with a new connection tried on the next vote.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use alloy_primitives::B256;
 use async_trait::async_trait;
@@ -60,7 +63,14 @@ struct Session {
 pub struct PostgresJournal {
     config: Config,
     target: String,
-    session: Mutex<Option<Arc<Session>>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    session: Option<Arc<Session>>,
+    /// When the last connection attempt failed, and why.
+    failed: Option<(Instant, JournalError)>,
 }
 
 impl std::fmt::Debug for PostgresJournal {
@@ -87,7 +97,7 @@ impl PostgresJournal {
         let journal = Self {
             target: describe(&config),
             config,
-            session: Mutex::new(None),
+            state: Mutex::default(),
         };
         journal.session().await?;
         Ok(journal)
@@ -98,19 +108,39 @@ impl PostgresJournal {
     }
 
     /// The live session, or a new one. Connecting holds the lock, so that a
-    /// burst of votes after an outage makes one connection, not one each.
+    /// burst of votes after an outage makes one connection, not one each;
+    /// and the votes that waited for an attempt that failed share its
+    /// failure instead of each trying again in turn, so that no vote waits
+    /// for more than one attempt.
     async fn session(&self) -> Result<Arc<Session>, JournalError> {
-        let mut current = self.session.lock().await;
-        if let Some(session) = current.as_ref().filter(|s| !s.client.is_closed()) {
+        let asked = Instant::now();
+        let mut state = self.state.lock().await;
+        if let Some(session) = state.session.as_ref().filter(|s| !s.client.is_closed()) {
             return Ok(Arc::clone(session));
         }
-        *current = None;
-        let session = tokio::time::timeout(CONNECT_TIMEOUT, self.open_session())
+        state.session = None;
+        if let Some((at, why)) = &state.failed
+            && *at >= asked
+        {
+            return Err(why.clone());
+        }
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.open_session())
             .await
-            .map_err(|_| self.unavailable(format!("no connection within {CONNECT_TIMEOUT:?}")))??;
-        let session = Arc::new(session);
-        *current = Some(Arc::clone(&session));
-        Ok(session)
+            .unwrap_or_else(|_| {
+                Err(self.unavailable(format!("no connection within {CONNECT_TIMEOUT:?}")))
+            });
+        match connected {
+            Ok(session) => {
+                let session = Arc::new(session);
+                state.session = Some(Arc::clone(&session));
+                state.failed = None;
+                Ok(session)
+            }
+            Err(why) => {
+                state.failed = Some((Instant::now(), why.clone()));
+                Err(why)
+            }
+        }
     }
 
     async fn open_session(&self) -> Result<Session, JournalError> {
@@ -154,9 +184,13 @@ impl PostgresJournal {
     /// Drops `session` if it is still the current one, so that the next
     /// vote connects anew.
     async fn forget(&self, session: &Arc<Session>) {
-        let mut current = self.session.lock().await;
-        if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, session)) {
-            *current = None;
+        let mut state = self.state.lock().await;
+        if state
+            .session
+            .as_ref()
+            .is_some_and(|s| Arc::ptr_eq(s, session))
+        {
+            state.session = None;
         }
     }
 }
