@@ -17,6 +17,12 @@
 
 use std::{collections::HashMap, sync::Mutex};
 
+mod postgres;
+mod redb;
+
+pub use self::postgres::{CONNECT_TIMEOUT, PostgresJournal, QUERY_TIMEOUT};
+pub use self::redb::{MAX_BATCH, RedbJournal};
+
 use alloy_primitives::B256;
 use async_trait::async_trait;
 
