@@ -14,7 +14,11 @@ use std::{
 
 use alloy_primitives::B256;
 use serde::Deserialize;
-use taskproof_consensus::{bls, journal::Journal, operators::OperatorSet};
+use taskproof_consensus::{
+    bls,
+    journal::{Journal, PostgresJournal, RedbJournal},
+    operators::OperatorSet,
+};
 use taskproof_core::ConfigError;
 
 use crate::Config;
@@ -127,19 +131,52 @@ impl Consensus {
     }
 }
 
+/// Where votes are recorded when `[consensus] journal` is not set: a redb
+/// file next to the config.
+pub const DEFAULT_JOURNAL: &str = "taskproof-journal.redb";
+
 /// The journal votes are recorded in before they are signed, as the config
-/// names it; `None` when it names none, and then the node signs no votes.
+/// names it: `postgres://…` (or `postgresql://…`) for a PostgreSQL journal
+/// shared by replicas, else a redb file (relative to the config file's
+/// folder). Unset, it is [`DEFAULT_JOURNAL`] for a node that can sign votes
+/// (it has an attester key), and none for one that only validates. Opening
+/// it is part of start-up: a journal that cannot be opened stops the node.
 ///
 /// The one place a journal is built from config, so that every backend is
 /// chosen here.
-pub fn journal_from_config(config: &Config) -> Result<Option<Arc<dyn Journal>>, ConfigError> {
-    match &config.consensus.journal {
-        None => Ok(None),
-        Some(_) => Err(ConfigError {
-            file: config.path.clone(),
-            task_definition: None,
-            key: "consensus.journal".into(),
-            message: "this build has no durable journal backend yet; remove the key (sendTask then signs no votes)".into(),
-        }),
+pub async fn journal_from_config(
+    config: &Config,
+    signs_votes: bool,
+) -> Result<Option<Arc<dyn Journal>>, ConfigError> {
+    let error = |message: String| ConfigError {
+        file: config.path.clone(),
+        task_definition: None,
+        key: "consensus.journal".into(),
+        message,
+    };
+    let named = match &config.consensus.journal {
+        Some(named) => named.as_str(),
+        None if signs_votes => DEFAULT_JOURNAL,
+        None => return Ok(None),
+    };
+    if named.starts_with("postgres://") || named.starts_with("postgresql://") {
+        let journal = PostgresJournal::connect(named)
+            .await
+            .map_err(|e| error(e.to_string()))?;
+        tracing::info!(journal = %journal.target(), "vote journal: PostgreSQL");
+        return Ok(Some(Arc::new(journal)));
     }
+    if named.trim().is_empty() {
+        return Err(error(
+            "is empty: name a redb file or a postgres:// URL".into(),
+        ));
+    }
+    let path = config
+        .path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(named);
+    let journal = RedbJournal::open(&path).map_err(|e| error(e.to_string()))?;
+    tracing::info!(journal = %path.display(), "vote journal: redb");
+    Ok(Some(Arc::new(journal)))
 }

@@ -83,6 +83,12 @@ impl std::fmt::Debug for PostgresJournal {
 }
 
 impl PostgresJournal {
+    /// The server as `host:port/database`, never with the URL's password
+    /// (for logs).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     /// Connects to the database at `url` (a `postgres://` URL or a
     /// libpq key=value string) and creates the table if it is missing, so
     /// that a wrong URL or an unusable server stops start-up. Must be called

@@ -34,7 +34,7 @@ pub(super) fn run(args: Args, registry: &Registry, format: LogFormat) -> ExitCod
     };
     let shutdown_timeout = Duration::from_millis(config.node.shutdown_timeout_ms);
     let code = runtime.block_on(async move {
-        let state = match http::AppState::from_config(&config) {
+        let state = match http::AppState::from_config(&config).await {
             Ok(state) => Arc::new(state),
             Err(e) => {
                 eprintln!("error: {e}");

@@ -100,7 +100,7 @@ impl AppState {
     /// ([`Config::attester`]), the engine and its metrics, and the journal
     /// the config names (`crate::consensus::journal_from_config`). Call it
     /// inside a Tokio runtime; serve the result with [`serve`].
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+    pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let Attester {
             key,
             operator_index,
@@ -121,7 +121,10 @@ impl AppState {
         #[cfg(feature = "bls")]
         {
             state.consensus = config.consensus.clone();
-            state.journal = crate::consensus::journal_from_config(config)?.map(VoteJournal);
+            state.journal =
+                crate::consensus::journal_from_config(config, state.attester_key.is_some())
+                    .await?
+                    .map(VoteJournal);
         }
         Ok(state)
     }
@@ -145,6 +148,14 @@ impl AppState {
     #[cfg(feature = "bls")]
     pub fn with_journal(mut self, journal: Arc<dyn taskproof_consensus::journal::Journal>) -> Self {
         self.journal = Some(VoteJournal(journal));
+        self
+    }
+
+    /// The node without a journal: it validates, and `sendTask` signs no
+    /// votes (`JournalNotConfigured`).
+    #[cfg(feature = "bls")]
+    pub fn without_journal(mut self) -> Self {
+        self.journal = None;
         self
     }
 

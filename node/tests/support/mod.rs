@@ -364,10 +364,11 @@ pub async fn start_in_process(
     let path = dir.path().join("taskproof.toml");
     std::fs::write(&path, &config).unwrap();
     let config = taskproof_node::Config::load(&path, how.registry)?;
-    let mut state = taskproof_node::http::AppState::from_config(&config)?;
-    if let Some(journal) = how.journal {
-        state = state.with_journal(journal);
-    }
+    let mut state = taskproof_node::http::AppState::from_config(&config).await?;
+    state = match how.journal {
+        Some(journal) => state.with_journal(journal),
+        None => state.without_journal(),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
