@@ -652,16 +652,19 @@ async fn every_answer_of_the_http_api_matches_the_openapi_document() {
         is_approved: false,
     };
     journal.record(earlier.task_key(), false).await.unwrap();
-    for (base, code) in [(&voting.base, -32010), (&node.base, -32007)] {
-        let body = send(&another, 1, sign(&another, 1)).to_string();
-        let (status, answer) = post_as(base, "/", json_type, body).await;
-        assert_eq!(
-            (status, &answer["error"]["code"]),
-            (200, &json!(code)),
-            "{answer}"
-        );
-        conforms(&document, "/", "post", status, &answer);
-    }
+    let body = send(&another, 1, sign(&another, 1)).to_string();
+    let (status, answer) = post_as(&voting.base, "/", json_type, body.clone()).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (200, &json!(-32010)),
+        "{answer}"
+    );
+    conforms(&document, "/", "post", status, &answer);
+    // The binary records its votes in the default journal next to its
+    // config, which has never seen this task: it signs.
+    let (status, answer) = post_as(&node.base, "/", json_type, body).await;
+    assert_eq!(answer["result"]["approved"], json!(true), "{answer}");
+    conforms(&document, "/", "post", status, &answer);
     let (status, answer) = stalled_body(&voting.addr, "/").await;
     assert_eq!(status, 408, "{answer}");
     conforms(&document, "/", "post", status, &answer);
