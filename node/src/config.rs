@@ -9,7 +9,6 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256, U256};
-use alloy_signer_local::PrivateKeySigner;
 use serde::Deserialize;
 use taskproof_core::{ConfigError, Registry, TaskDefinitions};
 
@@ -444,7 +443,8 @@ pub struct NotAPrivateKey;
 /// Its `Debug` shows only the address.
 #[derive(Clone)]
 pub struct AttesterKey {
-    signer: PrivateKeySigner,
+    secret: secp256k1::SecretKey,
+    address: Address,
     #[cfg(feature = "bls")]
     bls: taskproof_consensus::bls::SecretKey,
 }
@@ -456,9 +456,13 @@ impl AttesterKey {
         let kept = text.trim();
         let hex = kept.strip_prefix("0x").unwrap_or(kept);
         let bytes: B256 = hex.parse().map_err(|_| NotAPrivateKey)?;
-        let signer = PrivateKeySigner::from_bytes(&bytes).map_err(|_| NotAPrivateKey)?;
+        let secret = secp256k1::SecretKey::from_byte_array(bytes.0).map_err(|_| NotAPrivateKey)?;
+        let point = secret
+            .public_key(secp256k1::SECP256K1)
+            .serialize_uncompressed();
         Ok(Self {
-            signer,
+            secret,
+            address: Address::from_raw_public_key(&point[1..]),
             // Othentic hashes the key string as the operator keeps it (its
             // `0x` and the case of its digits change the BLS key), so the
             // trimmed text is used, not the parsed bytes.
@@ -470,12 +474,23 @@ impl AttesterKey {
 
     /// The attester's address.
     pub fn address(&self) -> Address {
-        self.signer.address()
+        self.address
     }
 
-    /// The underlying signer.
-    pub fn signer(&self) -> &PrivateKeySigner {
-        &self.signer
+    /// Signs a 32-byte digest raw, as `eth_sign`'s inner step and alloy's
+    /// `sign_hash` do: RFC 6979 nonces, low s, 65 bytes r‖s‖v with v = 27 or
+    /// 28. libsecp256k1 (already the node's recovery backend) rather than
+    /// alloy's local signer, whose transaction and network types would
+    /// double the build of this crate's dependencies for one call.
+    pub fn sign_hash(&self, hash: &B256) -> [u8; 65] {
+        let message = secp256k1::Message::from_digest(hash.0);
+        let (id, rs) = secp256k1::SECP256K1
+            .sign_ecdsa_recoverable(message, &self.secret)
+            .serialize_compact();
+        let mut out = [0u8; 65];
+        out[..64].copy_from_slice(&rs);
+        out[64] = 27 + i32::from(id) as u8;
+        out
     }
 
     /// The attester's BLS key, derived from its ECDSA key string as
@@ -504,6 +519,41 @@ mod tests {
         assert!(!shown.contains("4c0883a6"), "{shown}");
         assert!(shown.contains(&key.address().to_string()));
         assert!(AttesterKey::parse("0x1234").is_err());
+    }
+
+    /// The attester's address and signatures are alloy's local signer's, bit
+    /// for bit (both use RFC 6979 nonces and low s), so a vote verifies
+    /// wherever an alloy-signed one would.
+    #[test]
+    fn attester_key_signs_exactly_as_alloys_local_signer() {
+        use alloy_primitives::keccak256;
+        use alloy_signer::SignerSync;
+        let keys = [
+            "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+            "0000000000000000000000000000000000000000000000000000000000000001",
+            "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140",
+            "0x00000000000000000000000000000000000000000000000000000000deadbeef",
+        ];
+        for text in keys {
+            let ours = AttesterKey::parse(text).unwrap();
+            let hex = text.trim_start_matches("0x");
+            let bytes: B256 = hex.parse().unwrap();
+            let alloy = alloy_signer_local::PrivateKeySigner::from_bytes(&bytes).unwrap();
+            assert_eq!(ours.address(), alloy.address(), "{text}");
+            for i in 0u32..64 {
+                let hash = keccak256(i.to_be_bytes());
+                let expected = alloy.sign_hash_sync(&hash).unwrap().as_bytes();
+                assert_eq!(ours.sign_hash(&hash), expected, "{text} #{i}");
+            }
+        }
+        // Zero and the group order are not keys.
+        assert!(AttesterKey::parse(&format!("0x{}", "0".repeat(64))).is_err());
+        assert!(
+            AttesterKey::parse(
+                "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -10,7 +10,6 @@
 //!   hash without its answer, so both answers on one task share one key.
 
 use alloy_primitives::{Address, B256, Bytes, Signature, U256, keccak256};
-use alloy_signer::SignerSync;
 use alloy_sol_types::SolValue;
 use taskproof_core::ecrecover::{self, RecoverError};
 
@@ -86,10 +85,9 @@ impl Vote<'_> {
 
     /// Signs the vote hash raw with the attester's key; 65 bytes r‖s‖v
     /// (v = 27 or 28).
-    pub fn sign(&self, key: &AttesterKey) -> Result<(B256, Bytes), alloy_signer::Error> {
+    pub fn sign(&self, key: &AttesterKey) -> (B256, Bytes) {
         let hash = self.hash();
-        let signature = key.signer().sign_hash_sync(&hash)?;
-        Ok((hash, Bytes::from(signature.as_bytes().to_vec())))
+        (hash, Bytes::copy_from_slice(&key.sign_hash(&hash)))
     }
 }
 
@@ -169,13 +167,13 @@ mod tests {
         )
         .unwrap();
         let hash = task_hash("proof", b"data", performer.address(), 3);
-        let good = performer.signer().sign_hash_sync(&hash).unwrap().as_bytes();
+        let good = performer.sign_hash(&hash);
         assert!(check_performer_signature(&good, "proof", b"data", performer.address(), 3).is_ok());
         // Signed over a different task definition.
         assert!(
             check_performer_signature(&good, "proof", b"data", performer.address(), 4).is_err()
         );
-        let bad = other.signer().sign_hash_sync(&hash).unwrap().as_bytes();
+        let bad = other.sign_hash(&hash);
         assert!(matches!(
             check_performer_signature(&bad, "proof", b"data", performer.address(), 3),
             Err(PerformerSignatureError::WrongSigner { .. })
@@ -195,7 +193,7 @@ mod tests {
         )
         .unwrap();
         let hash = task_hash("proof", b"data", performer.address(), 3);
-        let good = performer.signer().sign_hash_sync(&hash).unwrap().as_bytes();
+        let good = performer.sign_hash(&hash);
         let order = U256::from_str_radix(
             "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
             16,
@@ -226,7 +224,7 @@ mod tests {
         )
         .unwrap();
         let hash = task_hash("proof", b"data", performer.address(), 3);
-        let good = performer.signer().sign_hash_sync(&hash).unwrap().as_bytes();
+        let good = performer.sign_hash(&hash);
         for v in [0u8, 1, 35, 36, 255] {
             let mut bad = good;
             bad[64] = v;

@@ -153,6 +153,73 @@ fn merkle_plugin_accepts_every_proof_the_native_kind_accepts() {
     }
 }
 
+/// Compiled code on disk: a whole file is used as it is; a torn, altered or
+/// emptied one is never handed to wasmtime but compiled again and replaced.
+#[test]
+fn compiled_code_on_disk_is_reused_when_whole_and_replaced_when_damaged() {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let fixture = airdrop();
+    let proof = fixture["singles"][0].to_string();
+    let params = |dir: &Path| {
+        format!(
+            "cache_dir = {:?}\nmodule = {MERKLE:?}\nplugin_params = {{ root = {:?}, leaf_encoding = [\"address\", \"uint256\"] }}",
+            dir.display().to_string(),
+            fixture["root"].as_str().unwrap()
+        )
+    };
+    let check = |v: &dyn Verifier| {
+        let (verdict, _) = judge(v, &proof, b"", Duration::from_secs(5));
+        assert_eq!(verdict, Verdict::Valid);
+    };
+    let first = tempfile::tempdir().unwrap();
+    check(&*build(&params(first.path())));
+    let files: Vec<PathBuf> = std::fs::read_dir(first.path().join("compiled"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].extension().is_some_and(|e| e == "cwasm"));
+    let name = files[0].file_name().unwrap().to_owned();
+    let original = std::fs::read(&files[0]).unwrap();
+    let whole = |contents: &[u8]| {
+        let (code, sum) = contents.split_at(contents.len() - 32);
+        Sha256::digest(code).as_slice() == sum
+    };
+    assert!(whole(&original));
+
+    // A whole copy under another folder is read, not compiled and rewritten.
+    let copy = tempfile::tempdir().unwrap();
+    let kept = copy.path().join("compiled").join(&name);
+    std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    std::fs::write(&kept, &original).unwrap();
+    let inode = std::fs::metadata(&kept).unwrap().ino();
+    check(&*build(&params(copy.path())));
+    assert_eq!(std::fs::metadata(&kept).unwrap().ino(), inode);
+
+    let mut flipped = original.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x40;
+    let damages: [(&str, Vec<u8>); 4] = [
+        ("flipped", flipped),
+        ("torn", original[..original.len() / 2].to_vec()),
+        ("empty", Vec::new()),
+        ("garbage", b"\x7fELF not really".to_vec()),
+    ];
+    for (what, contents) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("compiled").join(&name);
+        std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+        std::fs::write(&kept, &contents).unwrap();
+        check(&*build(&params(dir.path())));
+        let replaced = std::fs::read(&kept).unwrap();
+        assert!(
+            whole(&replaced),
+            "{what}: the damaged file was not replaced"
+        );
+    }
+}
+
 #[test]
 fn merkle_plugin_rejects_a_proof_for_another_leaf() {
     let plugin = merkle_plugin();

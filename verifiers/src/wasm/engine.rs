@@ -2,19 +2,29 @@
 //! cache folder, shared by every task definition that uses it, each with a
 //! pooling allocator and an epoch that one ticker thread advances.
 //!
-//! What it trusts: wasmtime's sandbox and its on-disk cache (which keys
-//! compiled code by the module's hash, the engine's settings and wasmtime's
-//! version, and which only this attester writes).
+//! Compiled code is kept on disk here rather than by wasmtime's `cache`
+//! feature, which would add zstd and a configuration layer to every build
+//! for what is one file per module.
+//!
+//! What it trusts: wasmtime's sandbox and the compiled-code folder (whose
+//! files are keyed by the module's hash, the engine's settings and wasmtime's
+//! version, checked by a checksum, and written only by this attester).
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
+    hash::{Hash, Hasher},
+    io::{Read, Write},
     path::{Path, PathBuf},
-    sync::{Mutex, OnceLock},
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
+use sha2::{Digest, Sha256};
 use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, component::Component,
 };
 
 /// How often the epoch advances. A plugin past its deadline stops within a
@@ -40,7 +50,8 @@ fn concurrent_instances() -> u32 {
     threads.saturating_mul(4).saturating_add(16).min(1024)
 }
 
-/// The engine for a compiled-code cache folder (`None`: no disk cache).
+/// The engine for a compiled-code cache folder (one engine per folder keeps
+/// the module-to-component memo of [`component`] simple).
 pub(crate) fn engine(cache_dir: Option<&Path>) -> Result<Engine, String> {
     static ENGINES: OnceLock<Mutex<BTreeMap<Option<PathBuf>, Engine>>> = OnceLock::new();
     let engines = ENGINES.get_or_init(|| {
@@ -52,7 +63,7 @@ pub(crate) fn engine(cache_dir: Option<&Path>) -> Result<Engine, String> {
     if let Some(engine) = engines.get(&key) {
         return Ok(engine.clone());
     }
-    let engine = new_engine(cache_dir)?;
+    let engine = new_engine()?;
     tick(&engine);
     engines.insert(key, engine.clone());
     Ok(engine)
@@ -61,7 +72,7 @@ pub(crate) fn engine(cache_dir: Option<&Path>) -> Result<Engine, String> {
 /// Every setting that makes a plugin's result the same on every attester
 /// (fuel, NaN canonicalization, deterministic relaxed SIMD, no threads) is
 /// set here, for both modes: one engine serves both.
-fn new_engine(cache_dir: Option<&Path>) -> Result<Engine, String> {
+fn new_engine() -> Result<Engine, String> {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -86,19 +97,16 @@ fn new_engine(cache_dir: Option<&Path>) -> Result<Engine, String> {
         .max_memory_size(MAX_MEMORY_BYTES as usize)
         // Large interpreters (SpiderMonkey, CPython) carry big instance state.
         .max_component_instance_size(4 << 20)
-        .max_core_instance_size(4 << 20);
+        .max_core_instance_size(4 << 20)
+        // A call's instance dies with the call: resetting the first MiB of
+        // each memory and 64 KiB of each table with memset, rather than
+        // returning the pages to the kernel, spares the next call the page
+        // faults of a small plugin's whole heap. At most a MiB per pooled
+        // memory stays resident.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
+        .decommit_batch_size(8);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    if let Some(dir) = cache_dir {
-        let mut cache = CacheConfig::new();
-        cache.with_directory(dir);
-        let cache = Cache::new(cache).map_err(|e| {
-            format!(
-                "cannot use {} as the compiled-code cache: {e:#}",
-                dir.display()
-            )
-        })?;
-        config.cache(Some(cache));
-    }
     Engine::new(&config).map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))
 }
 
@@ -134,5 +142,157 @@ fn tick(engine: &Engine) {
     let mut all = all.lock().unwrap_or_else(|p| p.into_inner());
     if !all.iter().any(|e| Engine::same(e, engine)) {
         all.push(engine.clone());
+    }
+}
+
+/// The most compiled code a cache file may hold before it is ignored (a
+/// JavaScript plugin's is tens of megabytes).
+const MAX_COMPILED_BYTES: u64 = 1 << 30;
+
+/// The component for `bytes`, compiled once per process and cache folder:
+/// task definitions naming one module share one compilation, even when they
+/// load at the same time. With a cache folder, compiled code is read from
+/// and written to it.
+pub(crate) fn component(
+    engine: &Engine,
+    cache_dir: Option<&Path>,
+    bytes: &[u8],
+) -> Result<Component, String> {
+    type Slot = Arc<OnceLock<Result<Component, String>>>;
+    static COMPILED: OnceLock<Mutex<HashMap<(Option<PathBuf>, [u8; 32]), Slot>>> = OnceLock::new();
+    let module_hash: [u8; 32] = Sha256::digest(bytes).into();
+    let slot = {
+        let mut compiled = COMPILED
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        compiled
+            .entry((cache_dir.map(Path::to_path_buf), module_hash))
+            .or_default()
+            .clone()
+    };
+    slot.get_or_init(|| match cache_dir {
+        Some(dir) => compile_through(engine, dir, bytes, &module_hash),
+        None => compile(engine, bytes),
+    })
+    .clone()
+}
+
+fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+    Component::new(engine, bytes)
+        .map_err(|e| format!("not a WebAssembly component this engine can compile: {e:#}"))
+}
+
+/// Compiles through the disk cache. A file is named by the module's SHA-256
+/// and the engine's compatibility hash (its settings and wasmtime's
+/// version) and ends with the SHA-256 of the code before it; a file that is
+/// torn, rotten or refused by this wasmtime is compiled again and replaced.
+/// Failing to write the cache costs the next start a compilation, nothing
+/// more.
+fn compile_through(
+    engine: &Engine,
+    dir: &Path,
+    bytes: &[u8],
+    module_hash: &[u8; 32],
+) -> Result<Component, String> {
+    let mut engine_hash = Sha256Hasher(Sha256::new());
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    let engine_hash = engine_hash.0.finalize();
+    let path = dir.join(format!(
+        "{}-{}.cwasm",
+        hex::encode(module_hash),
+        hex::encode(&engine_hash[..8])
+    ));
+    match read_compiled(engine, &path) {
+        Ok(Some(component)) => return Ok(component),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(
+            "compiled code {} is unusable ({e}); compiling the plugin again",
+            path.display()
+        ),
+    }
+    let component = compile(engine, bytes)?;
+    let kept = component
+        .serialize()
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|code| write_compiled(&path, &code).map_err(|e| e.to_string()));
+    if let Err(e) = kept {
+        tracing::warn!(
+            "cannot keep compiled code in {} ({e}); the next start compiles again",
+            path.display()
+        );
+    }
+    Ok(component)
+}
+
+/// `None` when there is no file.
+fn read_compiled(engine: &Engine, path: &Path) -> Result<Option<Component>, String> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut contents = Vec::new();
+    file.take(MAX_COMPILED_BYTES + 1)
+        .read_to_end(&mut contents)
+        .map_err(|e| e.to_string())?;
+    if contents.len() as u64 > MAX_COMPILED_BYTES {
+        return Err("larger than 1 GiB".into());
+    }
+    let Some(split) = contents.len().checked_sub(32) else {
+        return Err("truncated".into());
+    };
+    let (code, sum) = contents.split_at(split);
+    if Sha256::digest(code).as_slice() != sum {
+        return Err("its checksum does not match".into());
+    }
+    // SAFETY: wasmtime runs deserialized code as is, so it must be code
+    // wasmtime serialized. These bytes are: this attester wrote them from
+    // `Component::serialize`, and the checksum has just shown them whole and
+    // unchanged since (a torn write or bit rot never reaches wasmtime, which
+    // itself refuses code from another version or settings). Like wasmtime's
+    // own cache, this trusts that only the attester writes its cache folder.
+    unsafe { Component::deserialize(engine, code) }
+        .map(Some)
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// Writes code and checksum so that a reader never sees half of them.
+fn write_compiled(path: &Path, code: &[u8]) -> std::io::Result<()> {
+    static PARTIALS: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let partial = path.with_extension(format!(
+        "partial-{}-{}",
+        std::process::id(),
+        PARTIALS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = std::fs::File::create(&partial)?;
+        file.write_all(code)?;
+        file.write_all(&Sha256::digest(code))?;
+        file.sync_all()?;
+        std::fs::rename(&partial, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
+/// Feeds a `Hash` into SHA-256, for a cache key that stays the same from one
+/// run to the next (std's hashers promise no such thing).
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
     }
 }

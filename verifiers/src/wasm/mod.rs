@@ -23,8 +23,9 @@
 //!
 //! A module named by a CID is fetched through the gateways like any `ipfs`
 //! content, proven against the CID, and kept on disk by CID; compiled code is
-//! kept on disk by wasmtime's cache, keyed by the module's hash, the engine's
-//! settings and wasmtime's version.
+//! kept on disk keyed by the module's hash, the engine's settings and
+//! wasmtime's version, and compiled once per process however many task
+//! definitions name the module.
 
 mod allow;
 mod engine;
@@ -305,6 +306,7 @@ impl WasmVerifier {
         }
         let plugin = Plugin::compile(
             &engine,
+            compiled_dir.as_deref(),
             &bytes,
             p.mode,
             p.compare.unwrap_or_default(),
@@ -370,6 +372,7 @@ impl Plugin {
     #[allow(clippy::too_many_arguments)]
     fn compile(
         engine: &Engine,
+        compiled_dir: Option<&std::path::Path>,
         bytes: &[u8],
         mode: Mode,
         compare: Compare,
@@ -378,8 +381,7 @@ impl Plugin {
         http: Option<Arc<HttpAccess>>,
         task_definition: u16,
     ) -> Result<Self, String> {
-        let component = Component::new(engine, bytes)
-            .map_err(|e| format!("not a WebAssembly component this engine can compile: {e:#}"))?;
+        let component = engine::component(engine, compiled_dir, bytes)?;
         check_imports(engine, &component, mode)?;
         let export = check_export(engine, &component, mode)?;
         let mut linker = Linker::<HostState>::new(engine);
