@@ -245,7 +245,7 @@ fn read_compiled(engine: &Engine, path: &Path) -> Result<Option<Component>, Stri
         return Err("truncated".into());
     };
     let (code, sum) = contents.split_at(split);
-    if Sha256::digest(code).as_slice() != sum {
+    if Sha256::digest(code)[..] != *sum {
         return Err("its checksum does not match".into());
     }
     // SAFETY: wasmtime runs deserialized code as is, so it must be code
@@ -254,9 +254,9 @@ fn read_compiled(engine: &Engine, path: &Path) -> Result<Option<Component>, Stri
     // unchanged since (a torn write or bit rot never reaches wasmtime, which
     // itself refuses code from another version or settings). Like wasmtime's
     // own cache, this trusts that only the attester writes its cache folder.
-    unsafe { Component::deserialize(engine, code) }
-        .map(Some)
-        .map_err(|e| format!("{e:#}"))
+    #[allow(unsafe_code)]
+    let component = unsafe { Component::deserialize(engine, code) };
+    component.map(Some).map_err(|e| format!("{e:#}"))
 }
 
 /// Writes code and checksum so that a reader never sees half of them.
