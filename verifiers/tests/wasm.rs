@@ -184,7 +184,7 @@ fn compiled_code_on_disk_is_reused_when_whole_and_replaced_when_damaged() {
     let original = std::fs::read(&files[0]).unwrap();
     let whole = |contents: &[u8]| {
         let (code, sum) = contents.split_at(contents.len() - 32);
-        Sha256::digest(code).as_slice() == sum
+        Sha256::digest(code)[..] == *sum
     };
     assert!(whole(&original));
 
