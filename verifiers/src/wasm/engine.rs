@@ -159,7 +159,8 @@ pub(crate) fn component(
     bytes: &[u8],
 ) -> Result<Component, String> {
     type Slot = Arc<OnceLock<Result<Component, String>>>;
-    static COMPILED: OnceLock<Mutex<HashMap<(Option<PathBuf>, [u8; 32]), Slot>>> = OnceLock::new();
+    type Compiled = HashMap<(Option<PathBuf>, [u8; 32]), Slot>;
+    static COMPILED: OnceLock<Mutex<Compiled>> = OnceLock::new();
     let module_hash: [u8; 32] = Sha256::digest(bytes).into();
     let slot = {
         let mut compiled = COMPILED
