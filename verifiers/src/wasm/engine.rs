@@ -214,7 +214,9 @@ fn compile_through(
     let kept = component
         .serialize()
         .map_err(|e| format!("{e:#}"))
-        .and_then(|code| write_compiled(&path, &code).map_err(|e| e.to_string()));
+        .and_then(|code| {
+            write_whole(&path, &[&code, &Sha256::digest(&code)]).map_err(|e| e.to_string())
+        });
     if let Err(e) = kept {
         tracing::warn!(
             "cannot keep compiled code in {} ({e}); the next start compiles again",
@@ -256,8 +258,10 @@ fn read_compiled(engine: &Engine, path: &Path) -> Result<Option<Component>, Stri
     component.map(Some).map_err(|e| format!("{e:#}"))
 }
 
-/// Writes code and checksum so that a reader never sees half of them.
-fn write_compiled(path: &Path, code: &[u8]) -> std::io::Result<()> {
+/// Writes `parts` to `path` so that a reader never sees half of them: a
+/// temporary file of its own (two threads may keep the same module at
+/// once), synced, then renamed over `path`.
+pub(crate) fn write_whole(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     static PARTIALS: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -268,8 +272,9 @@ fn write_compiled(path: &Path, code: &[u8]) -> std::io::Result<()> {
     ));
     let written = (|| {
         let mut file = std::fs::File::create(&partial)?;
-        file.write_all(code)?;
-        file.write_all(&Sha256::digest(code))?;
+        for part in parts {
+            file.write_all(part)?;
+        }
         file.sync_all()?;
         std::fs::rename(&partial, path)
     })();

@@ -132,11 +132,7 @@ fn fetch(
 
 /// Writes the module so that a reader never sees half of it.
 fn keep(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    std::fs::write(&partial, bytes)?;
-    std::fs::rename(&partial, path)
+    super::engine::write_whole(path, &[bytes])
 }
 
 /// The folder fetched modules and compiled code are kept in: the param
