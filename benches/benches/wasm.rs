@@ -4,7 +4,8 @@
 //! `merkle` kind on the same proof, and the cost of a fresh instance alone.
 //!
 //! `call` is the plugin on the calling thread; `verify` adds the hop to the
-//! CPU pool that the node makes for every plugin call.
+//! CPU pool that the node makes for every plugin call; `kept` is the same
+//! call with `reuse_instances = true` (an instance kept between calls).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use taskproof_benches::{PLUGINS, fixture, verifier};
@@ -22,9 +23,9 @@ fn plugin(module: &str, plugin_params: &str) -> std::sync::Arc<dyn Verifier> {
 }
 
 /// The plugin itself, to call it without the CPU pool's hop.
-fn bare(module: &str, plugin_params: &str) -> std::sync::Arc<Plugin> {
+fn bare(module: &str, plugin_params: &str, extra: &str) -> std::sync::Arc<Plugin> {
     let params: toml::Table = format!(
-        "module = \"{PLUGINS}/{module}\"\ncache_dir = \"{}/wasm-cache\"\nplugin_params = {plugin_params}\n",
+        "module = \"{PLUGINS}/{module}\"\ncache_dir = \"{}/wasm-cache\"\nplugin_params = {plugin_params}\n{extra}\n",
         env!("CARGO_TARGET_TMPDIR")
     )
     .parse()
@@ -61,20 +62,34 @@ fn bench(c: &mut Criterion) {
     g.bench_function("native_merkle_verify", |b| {
         b.to_async(&rt).iter(|| native.verify(&task))
     });
-    let rust_plugin = bare("examples/rust/merkle/merkle.wasm", &params);
+    let rust_plugin = bare("examples/rust/merkle/merkle.wasm", &params, "");
     g.bench_function("rust_merkle_plugin_call", |b| {
         b.iter(|| rust_plugin.call(&task, None))
+    });
+    let rust_kept = bare(
+        "examples/rust/merkle/merkle.wasm",
+        &params,
+        "reuse_instances = true",
+    );
+    assert_eq!(rust_kept.call(&task, None), Verdict::Valid);
+    g.bench_function("rust_merkle_plugin_call_kept", |b| {
+        b.iter(|| rust_kept.call(&task, None))
     });
     g.bench_function("rust_merkle_plugin_verify", |b| {
         b.to_async(&rt).iter(|| rust.verify(&task))
     });
-    let empty_plugin = bare("hostile/attacks/attacks.wasm", "{ attack = \"valid\" }");
+    let empty_plugin = bare("hostile/attacks/attacks.wasm", "{ attack = \"valid\" }", "");
     g.bench_function("fresh_instance_and_empty_call", |b| {
         b.iter(|| empty_plugin.call(&task, None))
     });
-    let js_plugin = bare("examples/js/merkle.wasm", &params);
+    let js_plugin = bare("examples/js/merkle.wasm", &params, "");
     g.bench_function("js_merkle_plugin_call", |b| {
         b.iter(|| js_plugin.call(&task, None))
+    });
+    let js_kept = bare("examples/js/merkle.wasm", &params, "reuse_instances = true");
+    assert_eq!(js_kept.call(&task, None), Verdict::Valid);
+    g.bench_function("js_merkle_plugin_call_kept", |b| {
+        b.iter(|| js_kept.call(&task, None))
     });
     g.finish();
 }

@@ -468,6 +468,45 @@ fn every_call_gets_a_fresh_instance() {
     }
 }
 
+/// `reuse_instances`: the instance outlives a call (the point of it, shown
+/// by the `state` attack), and one whose call failed is never entered again.
+#[test]
+fn kept_instances_keep_state_and_one_that_failed_is_never_entered_again() {
+    // One call slot, so every call takes the one kept instance.
+    let plugin = attack(
+        "data",
+        "reuse_instances = true\nmax_concurrent_calls = 1\nlimits = { max_memory_bytes = 134217728 }",
+    );
+    let call = |name: &str, limit: Duration| {
+        let (verdict, took) = judge(&*plugin, name, b"", limit);
+        assert!(took < limit + Duration::from_secs(3), "{name}: {took:?}");
+        verdict
+    };
+    let long = Duration::from_secs(10);
+    assert_eq!(call("state", long), Verdict::Valid);
+    // The same instance: the plugin's own undecided keeps it, too.
+    undecided_with(&call("state", long), "state leaked: call 1");
+    undecided_with(&call("state", long), "state leaked: call 2");
+    for (attack, cause, limit) in [
+        ("trap", "the plugin trapped", long),
+        ("stack", "overflowed its stack", long),
+        ("memory", "more than limits.max_memory_bytes", long),
+        ("loop", "deadline", Duration::from_millis(300)),
+        ("log", "max_log_lines", long),
+        // Returns (its message is too long), but its memory passed half the
+        // limit: dropped all the same.
+        ("output", "more than limits.max_output_bytes", long),
+    ] {
+        undecided_with(&call(attack, limit), cause);
+        assert_eq!(
+            call("state", long),
+            Verdict::Valid,
+            "the instance that ran {attack} was entered again"
+        );
+        undecided_with(&call("state", long), "state leaked: call 1");
+    }
+}
+
 // ---- refused at load ----
 
 #[test]
@@ -535,6 +574,10 @@ fn params_errors_name_their_key() {
                 "module = {STATS:?}\nmode = \"reexecute\"\nallow_http = [\"https://a.example/*\"]"
             ),
             "`params.allow_http`",
+        ),
+        (
+            format!("module = {STATS:?}\nmode = \"reexecute\"\nreuse_instances = true"),
+            "`params.reuse_instances`",
         ),
         (
             format!("module = {MERKLE:?}\ngateways = [\"http://127.0.0.1:1\"]"),

@@ -50,6 +50,33 @@ fn concurrent_instances() -> u32 {
     threads.saturating_mul(4).saturating_add(16).min(1024)
 }
 
+/// A place for one instance kept between calls (`reuse_instances`). Kept
+/// instances hold pool slots while idle, so all of them together, across
+/// task definitions, may hold at most a quarter of the pool: fresh instances
+/// for every other plugin always find a slot.
+pub(crate) struct Resident(());
+
+static RESIDENT: AtomicU64 = AtomicU64::new(0);
+
+impl Resident {
+    /// A place, if the quarter of the pool is not all taken.
+    pub(crate) fn take() -> Option<Self> {
+        let most = u64::from(concurrent_instances() / 4);
+        RESIDENT
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < most).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(()))
+    }
+}
+
+impl Drop for Resident {
+    fn drop(&mut self) {
+        RESIDENT.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// The engine for a compiled-code cache folder (one engine per folder keeps
 /// the module-to-component memo of [`component`] simple).
 pub(crate) fn engine(cache_dir: Option<&Path>) -> Result<Engine, String> {

@@ -83,6 +83,9 @@ pub(crate) struct HostState {
     pub(crate) http_failure: Option<String>,
     /// Why a limit stopped the call, when one did.
     pub(crate) stopped: Option<Stop>,
+    /// The largest linear memory the instance has grown (an instance kept
+    /// between calls is dropped once it passes half its limit).
+    pub(crate) largest_memory: u64,
 }
 
 /// The HTTP a task definition opens to its plugin.
@@ -109,6 +112,7 @@ impl HostState {
             log_lines: 0,
             http_failure: None,
             stopped: None,
+            largest_memory: 0,
         }
     }
 
@@ -256,6 +260,7 @@ impl wasmtime::ResourceLimiter for HostState {
                 limit: self.limits.max_memory_bytes,
             }));
         }
+        self.largest_memory = self.largest_memory.max(desired as u64);
         Ok(true)
     }
 

@@ -21,6 +21,11 @@
 //! own `invalid` (or a re-executed output that differs from the claim) is
 //! [`Verdict::Invalid`].
 //!
+//! A `verify` plugin that keeps no state of its own may set
+//! `reuse_instances = true`: its instances are then kept between calls
+//! (skipping the instantiation that dominates a small plugin's call), and
+//! one that failed in any way is dropped, never entered again.
+//!
 //! A module named by a CID is fetched through the gateways like any `ipfs`
 //! content, proven against the CID, and kept on disk by CID; compiled code is
 //! kept on disk keyed by the module's hash, the engine's settings and
@@ -34,7 +39,7 @@ mod source;
 
 use std::{
     path::PathBuf,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -46,8 +51,8 @@ use taskproof_core::{
 use wasmtime::{
     Engine, Store, Trap, UpdateDeadline,
     component::{
-        Component, ComponentExportIndex, ComponentType, InstancePre, Lift, Linker, WasmList,
-        WasmStr, types::ComponentItem,
+        Component, ComponentExportIndex, ComponentType, Func, InstancePre, Lift, Linker, TypedFunc,
+        WasmList, WasmStr, types::ComponentItem,
     },
 };
 
@@ -93,6 +98,10 @@ struct WasmParams {
     /// but one, so a hostile plugin never holds the whole pool).
     #[serde(default)]
     max_concurrent_calls: Option<usize>,
+    /// Keeps instances between calls instead of making a fresh one per call:
+    /// faster, but the plugin's state outlives a task. `verify` mode only.
+    #[serde(default)]
+    reuse_instances: bool,
     #[serde(default)]
     limits: Limits,
 }
@@ -259,6 +268,12 @@ impl WasmVerifier {
                     "a re-executed program has no imports, so no HTTP: it must give the same output on every attester",
                 ));
             }
+            (Mode::Reexecute, _) if p.reuse_instances => {
+                return Err(ctx.error(
+                    "reuse_instances",
+                    "only for mode = \"verify\": a re-executed program runs in a fresh instance, or its output would depend on the tasks this attester ran before",
+                ));
+            }
             (Mode::Reexecute, _) if !p.plugin_params.is_empty() => {
                 return Err(ctx.error(
                     "plugin_params",
@@ -314,6 +329,7 @@ impl WasmVerifier {
             plugin_params,
             http,
             ctx.task_definition_id(),
+            p.reuse_instances,
         )
         .map_err(|e| ctx.error("module", e))?;
         if began.elapsed() > Duration::from_secs(1) {
@@ -335,7 +351,8 @@ impl WasmVerifier {
     }
 }
 
-/// A compiled, checked plugin, ready to be instantiated once per call.
+/// A compiled, checked plugin, ready to be instantiated once per call (or,
+/// with `reuse_instances`, to keep its instances between calls).
 pub struct Plugin {
     engine: Engine,
     pre: InstancePre<HostState>,
@@ -346,6 +363,17 @@ pub struct Plugin {
     params_json: String,
     http: Option<Arc<HttpAccess>>,
     task_definition: u16,
+    /// With `reuse_instances`: the instances waiting for a call.
+    idle: Option<Mutex<Vec<Kept>>>,
+}
+
+/// An instance kept between calls, with its store and its `verify`.
+struct Kept {
+    store: Store<HostState>,
+    func: Func,
+    /// Its place in the pool's share for kept instances; none until the
+    /// first call returns and one is free.
+    resident: Option<engine::Resident>,
 }
 
 /// The verdict variant as a plugin returns it, lifted lazily: its message is
@@ -380,6 +408,7 @@ impl Plugin {
         params_json: String,
         http: Option<Arc<HttpAccess>>,
         task_definition: u16,
+        reuse_instances: bool,
     ) -> Result<Self, String> {
         let component = engine::component(engine, compiled_dir, bytes)?;
         check_imports(engine, &component, mode)?;
@@ -409,6 +438,7 @@ impl Plugin {
             params_json,
             http,
             task_definition,
+            idle: reuse_instances.then(Mutex::default),
         };
         plugin.check_signature()?;
         Ok(plugin)
@@ -448,22 +478,7 @@ impl Plugin {
         deadline: Deadline,
         runtime: Option<tokio::runtime::Handle>,
     ) -> Store<HostState> {
-        let http = self.http.as_ref().map(|h| {
-            Arc::new(HttpAccess {
-                allow: h.allow.clone(),
-                fetcher: h.fetcher.clone(),
-                runtime,
-            })
-        });
-        let own = self
-            .limits
-            .timeout_ms
-            .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
-        let until = match (deadline.instant(), own) {
-            (Some(task), Some(own)) => Some(task.min(own)),
-            (task, own) => task.or(own),
-        };
-        let state = HostState::new(self.limits, http, deadline, until, self.task_definition);
+        let state = self.host_state(deadline, runtime);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state);
         // Cannot fail: the engine consumes fuel.
@@ -479,9 +494,47 @@ impl Plugin {
         store
     }
 
+    /// Readies a kept instance's store for the next call: the new task's
+    /// deadline, full fuel, no log lines, no failure carried over.
+    fn renew(
+        &self,
+        store: &mut Store<HostState>,
+        deadline: Deadline,
+        runtime: Option<tokio::runtime::Handle>,
+    ) {
+        let largest_memory = store.data().largest_memory;
+        *store.data_mut() = self.host_state(deadline, runtime);
+        store.data_mut().largest_memory = largest_memory;
+        let _ = store.set_fuel(self.limits.fuel);
+        store.set_epoch_deadline(1);
+    }
+
+    /// What one call may reach and must stay within.
+    fn host_state(&self, deadline: Deadline, runtime: Option<tokio::runtime::Handle>) -> HostState {
+        let http = self.http.as_ref().map(|h| {
+            Arc::new(HttpAccess {
+                allow: h.allow.clone(),
+                fetcher: h.fetcher.clone(),
+                runtime,
+            })
+        });
+        let own = self
+            .limits
+            .timeout_ms
+            .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
+        let until = match (deadline.instant(), own) {
+            (Some(task), Some(own)) => Some(task.min(own)),
+            (task, own) => task.or(own),
+        };
+        HostState::new(self.limits, http, deadline, until, self.task_definition)
+    }
+
     /// One call, on the calling thread: a fresh instance, the export called,
     /// the result judged.
     pub fn call(&self, task: &Task, runtime: Option<tokio::runtime::Handle>) -> Verdict {
+        if let Some(idle) = &self.idle {
+            return self.call_kept(idle, task, runtime);
+        }
         let mut store = self.store(Deadline::current(), runtime);
         let instance = match self.pre.instantiate(&mut store) {
             Ok(instance) => instance,
@@ -498,6 +551,66 @@ impl Plugin {
         }
     }
 
+    /// One call in a kept instance, or in a new one kept afterwards. An
+    /// instance whose call failed in any way (a trap, a limit, the deadline,
+    /// its post-return) is dropped and never entered again, as is one whose
+    /// memory passed half its limit (a slow leak never fails a task).
+    fn call_kept(
+        &self,
+        idle: &Mutex<Vec<Kept>>,
+        task: &Task,
+        runtime: Option<tokio::runtime::Handle>,
+    ) -> Verdict {
+        let deadline = Deadline::current();
+        let kept = idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut kept = match kept {
+            Some(mut kept) => {
+                self.renew(&mut kept.store, deadline, runtime);
+                kept
+            }
+            None => {
+                let mut store = self.store(deadline, runtime);
+                let instance = match self.pre.instantiate(&mut store) {
+                    Ok(instance) => instance,
+                    Err(e) => {
+                        return Verdict::undecided(format!(
+                            "the plugin could not be instantiated: {}",
+                            cause(&e, store.data(), &self.limits)
+                        ));
+                    }
+                };
+                let Some(func) = instance.get_func(&mut store, self.export) else {
+                    return Verdict::undecided("the plugin's export is missing");
+                };
+                Kept {
+                    store,
+                    func,
+                    resident: None,
+                }
+            }
+        };
+        let func = match kept.func.typed::<(&str, WitTask), VerifyFn>(&kept.store) {
+            Ok(f) => f,
+            Err(e) => return Verdict::undecided(format!("the plugin's export: {e:#}")),
+        };
+        let verdict = match self.verify_with(&mut kept.store, &func, task) {
+            Ok(verdict) => verdict,
+            Err(failed) => return failed,
+        };
+        let healthy = func.post_return(&mut kept.store).is_ok()
+            && kept.store.data().stopped.is_none()
+            && kept.store.data().largest_memory <= self.limits.max_memory_bytes / 2;
+        if healthy {
+            if kept.resident.is_none() {
+                kept.resident = engine::Resident::take();
+            }
+            if kept.resident.is_some() {
+                idle.lock().unwrap_or_else(|p| p.into_inner()).push(kept);
+            }
+        }
+        verdict
+    }
+
     fn call_verify(
         &self,
         store: &mut Store<HostState>,
@@ -509,6 +622,19 @@ impl Plugin {
                 Ok(f) => f,
                 Err(e) => return Verdict::undecided(format!("the plugin's export: {e:#}")),
             };
+        // A fresh instance is dropped after one call: no post-return needed.
+        self.verify_with(store, &func, task)
+            .unwrap_or_else(|failed| failed)
+    }
+
+    /// Calls `verify` and judges what it returned (reading the plugin's
+    /// memory, so before any post-return); `Err` when the call itself failed.
+    fn verify_with<'p>(
+        &'p self,
+        store: &mut Store<HostState>,
+        func: &TypedFunc<(&'p str, WitTask), VerifyFn>,
+        task: &Task,
+    ) -> Result<Verdict, Verdict> {
         let arg = WitTask {
             proof_of_task: task.proof_of_task.clone(),
             data: task.data.to_vec(),
@@ -517,10 +643,10 @@ impl Plugin {
         };
         let (verdict,) = match func.call(&mut *store, (self.params_json.as_str(), arg)) {
             Ok(v) => v,
-            Err(e) => return Verdict::undecided(cause(&e, store.data(), &self.limits)),
+            Err(e) => return Err(Verdict::undecided(cause(&e, store.data(), &self.limits))),
         };
         let http_failure = store.data().http_failure.clone();
-        match verdict {
+        Ok(match verdict {
             LazyVerdict::Valid => Verdict::Valid,
             LazyVerdict::Invalid(reason) => match self.message(store, &reason) {
                 Err(v) => v,
@@ -535,7 +661,7 @@ impl Plugin {
                 Err(v) => v,
                 Ok(cause) => Verdict::undecided(format!("the plugin is undecided: {cause}")),
             },
-        }
+        })
     }
 
     fn call_execute(

