@@ -507,6 +507,43 @@ fn kept_instances_keep_state_and_one_that_failed_is_never_entered_again() {
     }
 }
 
+/// Calls queue for the plugin's drainers; one whose deadline passed while it
+/// waited behind a looping call is answered without being run, so a queue
+/// behind a hostile call empties at the deadline, not one deadline per call.
+#[test]
+fn calls_queued_behind_a_looping_call_end_at_their_own_deadline() {
+    let plugin = attack("loop", "max_concurrent_calls = 1");
+    let rt = runtime();
+    let began = Instant::now();
+    let verdicts = rt.block_on(async {
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let plugin = Arc::clone(&plugin);
+            calls.spawn(async move {
+                let task = Task::new("", Vec::new(), Address::ZERO, 1);
+                Deadline::after(Duration::from_millis(300))
+                    .scope(plugin.verify(&task))
+                    .await
+            });
+        }
+        calls.join_all().await
+    });
+    let took = began.elapsed();
+    assert_eq!(verdicts.len(), 16);
+    let waited = verdicts
+        .iter()
+        .filter(|v| matches!(v, Verdict::Undecided { cause } if cause.contains("while the call waited")))
+        .count();
+    for verdict in &verdicts {
+        undecided_with(verdict, "deadline");
+    }
+    assert!(
+        waited >= 14,
+        "{waited} of 16 answered without running: {verdicts:?}"
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
 // ---- refused at load ----
 
 #[test]

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy_primitives::{Signature, U256, keccak256};
+use alloy_primitives::{Signature, keccak256};
 use reqwest::Url;
 use sha2::{Digest, Sha256};
 use taskproof_core::{deadline::Deadline, quote};
@@ -38,13 +38,6 @@ pub(crate) const HOST_INTERFACE: &str = "taskproof:verifier/host@0.1.0";
 /// The name under which a component may import the types interface (it holds
 /// no functions, only the task and verdict types).
 pub(crate) const TYPES_INTERFACE: &str = "taskproof:verifier/types@0.1.0";
-
-/// Half the order of secp256k1: a signature with `s` above it is the
-/// malleable twin of one below (EIP-2).
-const SECP256K1_HALF_ORDER: U256 = U256::from_be_bytes([
-    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
-]);
 
 /// Why a call stopped on the host's side; the verdict's cause names it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -238,10 +231,8 @@ pub(crate) fn recover(digest: &[u8], signature: &[u8]) -> Option<alloy_primitive
         _ => return None,
     };
     let signature = Signature::from_bytes_and_parity(&bytes[..64], parity);
-    if signature.r().is_zero() || signature.s().is_zero() || signature.s() > SECP256K1_HALF_ORDER {
-        return None;
-    }
-    signature.recover_address_from_prehash(&digest.into()).ok()
+    // The rules every verifier shares: scalars in range, low s.
+    taskproof_core::ecrecover::recover(&digest.into(), &signature).ok()
 }
 
 /// Counts what a plugin instance allocates: linear memory, tables and
@@ -299,6 +290,7 @@ pub(crate) const HTTP_TOTAL_TIMEOUT: Duration = Duration::from_secs(3);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::U256;
 
     /// An ethers v6 signature of fixtures/signatures/vectors.json.
     const DIGEST: &str = "829e1266439509c566f7cb005e86e7ca888e3e6bc56581611838318cbb9a41d0";
@@ -314,7 +306,7 @@ mod tests {
         // The malleated twin: s' = n - s, parity flipped; it recovers the same
         // key mathematically, and is refused.
         let s = U256::from_be_slice(&bytes[32..64]);
-        let n = (SECP256K1_HALF_ORDER << 1) | U256::from(1);
+        let n = taskproof_core::ecrecover::SECP256K1_ORDER;
         let mut high = bytes.clone();
         let twin: U256 = n - s;
         high[32..64].copy_from_slice(&twin.to_be_bytes::<32>());

@@ -346,7 +346,10 @@ impl WasmVerifier {
         };
         Ok(WasmVerifier {
             plugin: Arc::new(plugin),
-            calls: Arc::new(tokio::sync::Semaphore::new(calls)),
+            queue: Arc::new(CallQueue {
+                inner: Mutex::default(),
+                max_drainers: calls,
+            }),
         })
     }
 }
@@ -868,9 +871,58 @@ fn compare(how: Compare, output: &[u8], proof_of_task: &str) -> Verdict {
 }
 
 /// A `wasm` verifier: one compiled plugin, called on the CPU pool.
+///
+/// Calls wait in the plugin's own queue, and at most `max_concurrent_calls`
+/// drainers, each on a CPU pool thread, take them in turn. A drainer keeps
+/// its pool thread for a turn of [`TURN`] (or one call, if longer), then
+/// queues again for the pool, so other kinds get their share. Handing calls
+/// over one at a time (a pool job and two thread wake-ups per call) cost
+/// four times a small plugin's own call.
 pub struct WasmVerifier {
     plugin: Arc<Plugin>,
-    calls: Arc<tokio::sync::Semaphore>,
+    queue: Arc<CallQueue>,
+}
+
+/// How long a drainer keeps its pool thread while calls wait.
+const TURN: Duration = Duration::from_millis(1);
+
+/// The calls of one task definition waiting for a drainer.
+struct CallQueue {
+    inner: Mutex<Queued>,
+    max_drainers: usize,
+}
+
+#[derive(Default)]
+struct Queued {
+    waiting: std::collections::VecDeque<Waiting>,
+    drainers: usize,
+}
+
+/// One call waiting: its task, deadline (cancelled when its caller gave
+/// up) and where its verdict goes.
+struct Waiting {
+    task: Task,
+    deadline: Deadline,
+    runtime: Option<tokio::runtime::Handle>,
+    answer: tokio::sync::oneshot::Sender<Verdict>,
+}
+
+impl CallQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queued> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Cancels a waiting call's deadline when its caller stops waiting, so that
+/// a drainer skips it (or the plugin stops at its next epoch tick).
+struct CancelOnDrop(Option<Deadline>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(deadline) = self.0.take() {
+            deadline.cancel();
+        }
+    }
 }
 
 impl WasmVerifier {
@@ -880,20 +932,101 @@ impl WasmVerifier {
     }
 }
 
+/// Takes calls from the queue on a pool thread until it is empty (false)
+/// or the turn is over with calls still waiting (true).
+fn drain(plugin: &Plugin, queue: &CallQueue) -> bool {
+    let began = Instant::now();
+    loop {
+        let next = {
+            let mut queued = queue.lock();
+            match queued.waiting.pop_front() {
+                Some(next) => next,
+                None => {
+                    // Under the lock: a call queued from now on starts a
+                    // drainer of its own.
+                    queued.drainers -= 1;
+                    return false;
+                }
+            }
+        };
+        if next.deadline.is_cancelled() || next.answer.is_closed() {
+            continue;
+        }
+        if next.deadline.expired() {
+            let _ = next.answer.send(Verdict::undecided(
+                "the verification deadline passed while the call waited for the plugin",
+            ));
+            continue;
+        }
+        let verdict = next
+            .deadline
+            .enter(|| plugin.call(&next.task, next.runtime.clone()));
+        let _ = next.answer.send(verdict);
+        if began.elapsed() >= TURN && !queue.lock().waiting.is_empty() {
+            return true;
+        }
+    }
+}
+
+/// One drainer: turns on the CPU pool until the queue is empty.
+async fn drive(plugin: Arc<Plugin>, queue: Arc<CallQueue>) {
+    loop {
+        let (p, q) = (Arc::clone(&plugin), Arc::clone(&queue));
+        match cpu::run(move || drain(&p, &q)).await {
+            Ok(true) => continue,
+            Ok(false) => return,
+            Err(e) => {
+                // The pool is gone or a call panicked: every waiting call
+                // is answered rather than left to its deadline.
+                let waiting = {
+                    let mut queued = queue.lock();
+                    queued.drainers -= 1;
+                    std::mem::take(&mut queued.waiting)
+                };
+                for w in waiting {
+                    let _ = w.answer.send(Verdict::undecided(e.to_string()));
+                }
+                return;
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Verifier for WasmVerifier {
     async fn verify(&self, task: &Task) -> Verdict {
-        let plugin = Arc::clone(&self.plugin);
-        let task = task.clone();
+        let deadline = Deadline::current();
         let runtime = tokio::runtime::Handle::try_current().ok();
-        // Waiting here spends the task's deadline, like any queue.
-        let Ok(_call) = self.calls.acquire().await else {
-            return Verdict::undecided("the plugin's call slots are closed");
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let mut cancel = CancelOnDrop(Some(deadline.clone()));
+        let start = {
+            let mut queued = self.queue.lock();
+            queued.waiting.push_back(Waiting {
+                task: task.clone(),
+                deadline,
+                runtime: runtime.clone(),
+                answer,
+            });
+            let start = queued.drainers < self.queue.max_drainers;
+            if start {
+                queued.drainers += 1;
+            }
+            start
         };
-        match cpu::run(move || plugin.call(&task, runtime)).await {
-            Ok(verdict) => verdict,
-            Err(e) => Verdict::undecided(e.to_string()),
+        if start {
+            let drained = drive(Arc::clone(&self.plugin), Arc::clone(&self.queue));
+            match &runtime {
+                Some(runtime) => drop(runtime.spawn(drained)),
+                // Outside a runtime (not the node's case): drain here.
+                None => drained.await,
+            }
         }
+        // Waiting here spends the task's deadline, like any queue.
+        let verdict = answered
+            .await
+            .unwrap_or_else(|_| Verdict::undecided("the plugin's call was dropped unanswered"));
+        cancel.0 = None;
+        verdict
     }
 
     fn time_needed(&self) -> Option<Duration> {
