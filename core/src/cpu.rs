@@ -136,6 +136,24 @@ where
     result
 }
 
+/// Queues `work` on the pool without waiting for it: for work that must run
+/// even when nothing awaits it (the drainer of a queue whose callers come and
+/// go, on runtimes that may shut down). It holds a slot when one is free;
+/// either way it runs on one of the pool's threads, so the machine is never
+/// oversubscribed, and admitted work waits at most for it to return. A panic
+/// inside `work` is caught. `Err` when the pool has no threads left.
+pub fn spawn(work: impl FnOnce() + Send + 'static) -> Result<(), WorkerFailed> {
+    let pool = pool();
+    let slot = Arc::clone(&pool.slots).try_acquire_owned().ok();
+    let job: Job = Box::new(move || {
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(work));
+        drop(slot);
+    });
+    pool.jobs
+        .send(job)
+        .map_err(|_| WorkerFailed("the verification pool has stopped".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};

@@ -753,6 +753,24 @@ fn js_merkle_plugin_judges_like_the_rust_one() {
     );
 }
 
+/// Each call on a runtime of its own, dropped as soon as the call returns
+/// (as `judge` does): a drainer whose turn ends with the next call waiting
+/// must carry on without any runtime, or the queue is stranded.
+#[test]
+fn calls_from_short_lived_runtimes_never_strand_the_queue() {
+    let fixture = airdrop();
+    let plugin = build(&format!(
+        "module = \"plugins/examples/js/merkle.wasm\"\nmax_concurrent_calls = 1\nplugin_params = {{ root = {:?}, leaf_encoding = [\"address\", \"uint256\"] }}",
+        fixture["root"].as_str().unwrap()
+    ));
+    let proof = fixture["singles"][1].to_string();
+    for i in 0..40 {
+        let (verdict, took) = judge(&*plugin, &proof, b"", Duration::from_secs(20));
+        assert_eq!(verdict, Verdict::Valid, "call {i}");
+        assert!(took < Duration::from_secs(20), "call {i}: {took:?}");
+    }
+}
+
 #[test]
 fn js_and_python_claim_plugins_get_their_source_through_the_host() {
     let rt = runtime();

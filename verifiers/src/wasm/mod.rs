@@ -968,27 +968,33 @@ fn drain(plugin: &Plugin, queue: &CallQueue) -> bool {
     }
 }
 
-/// One drainer: turns on the CPU pool until the queue is empty.
-async fn drive(plugin: Arc<Plugin>, queue: Arc<CallQueue>) {
-    loop {
-        let (p, q) = (Arc::clone(&plugin), Arc::clone(&queue));
-        match cpu::run(move || drain(&p, &q)).await {
-            Ok(true) => continue,
-            Ok(false) => return,
-            Err(e) => {
-                // The pool is gone or a call panicked: every waiting call
-                // is answered rather than left to its deadline.
-                let waiting = {
-                    let mut queued = queue.lock();
-                    queued.drainers -= 1;
-                    std::mem::take(&mut queued.waiting)
-                };
-                for w in waiting {
-                    let _ = w.answer.send(Verdict::undecided(e.to_string()));
-                }
-                return;
-            }
+/// Starts a drainer on the CPU pool (the caller has counted it). It needs
+/// no task or runtime to carry it on: a turn that ends with calls waiting
+/// queues the next turn from the pool thread itself, behind other pool work.
+fn start_drainer(plugin: Arc<Plugin>, queue: Arc<CallQueue>) {
+    let (p, q) = (Arc::clone(&plugin), Arc::clone(&queue));
+    let started = cpu::spawn(move || {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drain(&p, &q))) {
+            Ok(false) => {}
+            Ok(true) => start_drainer(p, q),
+            Err(_) => fail_waiting(&q, "the plugin's call panicked in the host"),
         }
+    });
+    if let Err(e) = started {
+        fail_waiting(&queue, &e.to_string());
+    }
+}
+
+/// A drainer that cannot go on: it stops counting, and every waiting call is
+/// answered rather than left to its deadline.
+fn fail_waiting(queue: &CallQueue, cause: &str) {
+    let waiting = {
+        let mut queued = queue.lock();
+        queued.drainers -= 1;
+        std::mem::take(&mut queued.waiting)
+    };
+    for w in waiting {
+        let _ = w.answer.send(Verdict::undecided(cause));
     }
 }
 
@@ -1004,7 +1010,7 @@ impl Verifier for WasmVerifier {
             queued.waiting.push_back(Waiting {
                 task: task.clone(),
                 deadline,
-                runtime: runtime.clone(),
+                runtime,
                 answer,
             });
             let start = queued.drainers < self.queue.max_drainers;
@@ -1014,12 +1020,7 @@ impl Verifier for WasmVerifier {
             start
         };
         if start {
-            let drained = drive(Arc::clone(&self.plugin), Arc::clone(&self.queue));
-            match &runtime {
-                Some(runtime) => drop(runtime.spawn(drained)),
-                // Outside a runtime (not the node's case): drain here.
-                None => drained.await,
-            }
+            start_drainer(Arc::clone(&self.plugin), Arc::clone(&self.queue));
         }
         // Waiting here spends the task's deadline, like any queue.
         let verdict = answered
