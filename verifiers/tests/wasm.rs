@@ -734,13 +734,18 @@ fn a_tampered_module_cache_is_not_trusted() {
 
 // ---- the JavaScript and Python plugins ----
 
+/// The JavaScript Merkle plugin on the airdrop's root, with `extra` params.
+fn js_merkle_plugin(fixture: &Value, extra: &str) -> Arc<dyn Verifier> {
+    build(&format!(
+        "module = \"plugins/examples/js/merkle.wasm\"\n{extra}\nplugin_params = {{ root = {:?}, leaf_encoding = [\"address\", \"uint256\"] }}",
+        fixture["root"].as_str().unwrap()
+    ))
+}
+
 #[test]
 fn js_merkle_plugin_judges_like_the_rust_one() {
     let fixture = airdrop();
-    let plugin = build(&format!(
-        "module = \"plugins/examples/js/merkle.wasm\"\nplugin_params = {{ root = {:?}, leaf_encoding = [\"address\", \"uint256\"] }}",
-        fixture["root"].as_str().unwrap()
-    ));
+    let plugin = js_merkle_plugin(&fixture, "");
     for single in fixture["singles"].as_array().unwrap().iter().take(4) {
         let (verdict, _) = judge(&*plugin, &single.to_string(), b"", Duration::from_secs(10));
         assert_eq!(verdict, Verdict::Valid, "{single}");
@@ -759,10 +764,7 @@ fn js_merkle_plugin_judges_like_the_rust_one() {
 #[test]
 fn calls_from_short_lived_runtimes_never_strand_the_queue() {
     let fixture = airdrop();
-    let plugin = build(&format!(
-        "module = \"plugins/examples/js/merkle.wasm\"\nmax_concurrent_calls = 1\nplugin_params = {{ root = {:?}, leaf_encoding = [\"address\", \"uint256\"] }}",
-        fixture["root"].as_str().unwrap()
-    ));
+    let plugin = js_merkle_plugin(&fixture, "max_concurrent_calls = 1");
     let proof = fixture["singles"][1].to_string();
     for i in 0..40 {
         let (verdict, took) = judge(&*plugin, &proof, b"", Duration::from_secs(20));

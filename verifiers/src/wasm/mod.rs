@@ -532,6 +532,20 @@ impl Plugin {
         HostState::new(self.limits, http, deadline, until, self.task_definition)
     }
 
+    /// A new instance in `store`; undecided, with the cause, when the pool
+    /// or a limit refuses it.
+    fn instantiate(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> Result<wasmtime::component::Instance, Verdict> {
+        self.pre.instantiate(&mut *store).map_err(|e| {
+            Verdict::undecided(format!(
+                "the plugin could not be instantiated: {}",
+                cause(&e, store.data(), &self.limits)
+            ))
+        })
+    }
+
     /// One call, on the calling thread: a fresh instance, the export called,
     /// the result judged.
     pub fn call(&self, task: &Task, runtime: Option<tokio::runtime::Handle>) -> Verdict {
@@ -539,14 +553,9 @@ impl Plugin {
             return self.call_kept(idle, task, runtime);
         }
         let mut store = self.store(Deadline::current(), runtime);
-        let instance = match self.pre.instantiate(&mut store) {
+        let instance = match self.instantiate(&mut store) {
             Ok(instance) => instance,
-            Err(e) => {
-                return Verdict::undecided(format!(
-                    "the plugin could not be instantiated: {}",
-                    cause(&e, store.data(), &self.limits)
-                ));
-            }
+            Err(failed) => return failed,
         };
         match self.mode {
             Mode::Verify => self.call_verify(&mut store, instance, task),
@@ -573,14 +582,9 @@ impl Plugin {
             }
             None => {
                 let mut store = self.store(deadline, runtime);
-                let instance = match self.pre.instantiate(&mut store) {
+                let instance = match self.instantiate(&mut store) {
                     Ok(instance) => instance,
-                    Err(e) => {
-                        return Verdict::undecided(format!(
-                            "the plugin could not be instantiated: {}",
-                            cause(&e, store.data(), &self.limits)
-                        ));
-                    }
+                    Err(failed) => return failed,
                 };
                 let Some(func) = instance.get_func(&mut store, self.export) else {
                     return Verdict::undecided("the plugin's export is missing");
